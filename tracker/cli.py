@@ -1,0 +1,123 @@
+"""The command line: what the app can do, from a terminal.
+
+Errors print a French message on stderr and exit non-zero; tracebacks only
+with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from tracker import db
+from tracker.bootstrap import prepare_database
+from tracker.errors import TrackerError
+from tracker.io.example import example_present, load_example
+from tracker.services.app_settings import INITIALISED, set_setting
+from tracker.services.integrity import run_checks
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_ERROR = 2
+
+
+class _FrenchParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # pragma: no cover - argparse plumbing
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"Erreur : {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _FrenchParser(
+        prog="python -m tracker",
+        description="Suivi de la stratégie digitale (Ville de Cahors et Grand Cahors).",
+    )
+    parser.add_argument("--debug", action="store_true", help="afficher le détail des erreurs")
+    commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_FrenchParser)
+    commands.required = True
+
+    init = commands.add_parser("init", help="créer ou mettre à jour la base de données")
+    mode = init.add_mutually_exclusive_group()
+    mode.add_argument("--example", action="store_true",
+                      help="charger le plan d'exemple (s'il n'est pas déjà présent)")
+    mode.add_argument("--empty", action="store_true",
+                      help="base vide : ne jamais charger le plan d'exemple")
+
+    backup = commands.add_parser("backup", help="copie cohérente de la base SQLite, même en service")
+    backup.add_argument("path", type=Path, help="fichier ou dossier de destination")
+
+    commands.add_parser("check", help="vérifier l'intégrité et les contraintes de la base")
+    return parser
+
+
+def _init(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    result = prepare_database(engine, load_example_plan=not args.empty)
+    if result.upgrade.backup:
+        print(f"Copie de sécurité avant mise à jour : {result.upgrade.backup}")
+    if result.upgrade.before != result.upgrade.after:
+        print(f"Schéma mis à jour (version {result.upgrade.after}).")
+    else:
+        print(f"Schéma à jour (version {result.upgrade.after}).")
+    with db.session_scope(engine, write=True) as session:
+        set_setting(session, INITIALISED, "oui")
+        if args.example and not example_present(session):
+            load_example(session)
+            print("Plan d'exemple chargé (données illustratives).")
+            return EXIT_OK
+    if result.example_loaded:
+        print("Plan d'exemple chargé (données illustratives).")
+    elif args.example:
+        print("Le plan d'exemple est déjà présent.")
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace) -> int:
+    destination = db.backup_sqlite(db.get_engine(), args.path)
+    print(f"Sauvegarde écrite : {destination}")
+    return EXIT_OK
+
+
+def _check(_args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    head = db.head_revision()
+    current = db.current_revision(engine)
+    problems = []
+    if current != head:
+        problems.append(
+            f"Schéma en version {current or 'aucune'} au lieu de {head} : "
+            "lancez « python -m tracker init »."
+        )
+    if current is not None:
+        with db.session_scope(engine) as session:
+            problems.extend(run_checks(session))
+    if problems:
+        print(f"{len(problems)} problème(s) trouvé(s) :", file=sys.stderr)
+        for problem in problems:
+            print(f"- {problem}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print("Base de données saine : aucun problème trouvé.")
+    return EXIT_OK
+
+
+COMMANDS = {"init": _init, "backup": _backup, "check": _check}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TrackerError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - last resort: French message, no traceback
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print("Erreur inattendue (relancez avec --debug pour le détail) : "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR

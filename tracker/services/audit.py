@@ -1,0 +1,59 @@
+"""History: who changed what, when, old value -> new value.
+
+Entries are written in the same transaction as the change they describe and
+are never edited afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session
+
+from tracker.models import AuditEntry, User
+
+SYSTEM_LOGIN = "système"
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    return str(value)
+
+
+def record(
+    session: Session,
+    *,
+    actor: User | None,
+    entity: str,
+    entity_id: int | None,
+    operation: str,
+    plan_id: int | None = None,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    context: str = "",
+) -> AuditEntry:
+    """Add one audit entry to the session (flushed with the caller's transaction)."""
+    entry = AuditEntry(
+        user_id=actor.id if actor is not None else None,
+        user_login=actor.login if actor is not None else SYSTEM_LOGIN,
+        plan_id=plan_id,
+        entity=entity,
+        entity_id=entity_id,
+        operation=operation,
+        field=field,
+        old_value=_as_text(old),
+        new_value=_as_text(new),
+        context=context,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,611 @@
+"""Plans: creating a whole plan from structured data, and reading its structure.
+
+``create_plan`` is the single way a plan enters the database (the example on
+first run, and imports): it validates every cross-reference and rule first,
+collecting all problems, and writes nothing if there is any.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tracker.errors import NotFoundError, ValidationError
+from tracker.models import (
+    Action,
+    ActionCarrier,
+    ActionStatus,
+    BudgetLine,
+    BudgetSection,
+    Collectivity,
+    Direction,
+    Funding,
+    FundingStatus,
+    Health,
+    Indicator,
+    IndicatorAction,
+    Measurement,
+    Milestone,
+    Objective,
+    ObjectiveStake,
+    Plan,
+    Priority,
+    ProgressMode,
+    ReferenceValue,
+    SourceType,
+    Stake,
+    User,
+    Weather,
+)
+from tracker.services import audit
+from tracker.services.progress import ActionState, MilestoneTotals, action_state
+from tracker.services.revision import bump_revision
+
+# --------------------------------------------------------------------------
+# Structured plan data (what an import or the example file produces)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class StakeData:
+    code: str
+    title: str
+    description: str = ""
+
+
+@dataclass
+class ObjectiveData:
+    code: str
+    title: str
+    description: str = ""
+    stake_codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ActionData:
+    code: str
+    title: str
+    objective_code: str
+    carriers: list[str]
+    pilot_name: str = ""
+    pilot_function: str = ""
+    service: str = ""
+    elected_referent: str = ""
+    partners: str = ""
+    status: ActionStatus = ActionStatus.A_VENIR
+    weather: Weather = Weather.SOLEIL
+    progress: int = 0
+    progress_mode: ProgressMode = ProgressMode.ENTERED
+    priority: Priority = Priority.NORMALE
+    start_date: date | None = None
+    planned_end_date: date | None = None
+    actual_end_date: date | None = None
+    update_period_days: int = 90
+    description: str = ""
+
+
+@dataclass
+class MilestoneData:
+    action_code: str
+    title: str
+    due_date: date | None = None
+    done_date: date | None = None
+    weight: int = 1
+
+
+@dataclass
+class BudgetLineData:
+    action_code: str
+    year: int
+    collectivity: str
+    section: BudgetSection
+    requested_cents: int = 0
+    arbitrated_cents: int | None = None
+    spent_cents: int = 0
+    comment: str = ""
+
+
+@dataclass
+class FundingData:
+    action_code: str
+    financer: str
+    amount_cents: int
+    status: FundingStatus = FundingStatus.SOLLICITE
+
+
+@dataclass
+class IndicatorData:
+    code: str
+    name: str
+    definition: str = ""
+    unit: str = "%"
+    direction: Direction = Direction.HIGHER
+    source_type: SourceType = SourceType.SURVEY
+    source: str = ""
+    baseline_value: float | None = None
+    baseline_date: date | None = None
+    intermediate_target: float | None = None
+    intermediate_target_date: date | None = None
+    target_value: float | None = None
+    target_date: date | None = None
+    update_period_days: int | None = None
+    objective_code: str | None = None
+    action_codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MeasurementData:
+    indicator_code: str
+    date: date
+    value: float
+    source: str = ""
+    sample_size: int | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    comment: str = ""
+
+
+@dataclass
+class ReferenceData:
+    indicator_code: str
+    date: date
+    value: float
+    source: str
+
+
+@dataclass
+class PlanData:
+    name: str
+    collectivities: list[str]
+    first_year: int
+    last_year: int
+    adopted_on: date | None = None
+    deliberation_ref: str = ""
+    description: str = ""
+    is_example: bool = False
+    stakes: list[StakeData] = field(default_factory=list)
+    objectives: list[ObjectiveData] = field(default_factory=list)
+    actions: list[ActionData] = field(default_factory=list)
+    milestones: list[MilestoneData] = field(default_factory=list)
+    budget_lines: list[BudgetLineData] = field(default_factory=list)
+    fundings: list[FundingData] = field(default_factory=list)
+    indicators: list[IndicatorData] = field(default_factory=list)
+    measurements: list[MeasurementData] = field(default_factory=list)
+    references: list[ReferenceData] = field(default_factory=list)
+
+
+def _duplicates(codes: list[str]) -> list[str]:
+    seen: set[str] = set()
+    dup: list[str] = []
+    for code in codes:
+        if code in seen and code not in dup:
+            dup.append(code)
+        seen.add(code)
+    return dup
+
+
+def validate_plan_data(data: PlanData) -> list[str]:
+    """Every problem of a plan's data, in French (empty list: valid)."""
+    problems: list[str] = []
+    if not data.name.strip():
+        problems.append("Le plan n'a pas de nom.")
+    if not data.collectivities:
+        problems.append("Le plan doit être commun à au moins une collectivité.")
+    if data.last_year < data.first_year:
+        problems.append(
+            f"La dernière année ({data.last_year}) précède la première ({data.first_year})."
+        )
+    for label, codes in (
+        ("d'enjeu", [s.code for s in data.stakes]),
+        ("d'objectif", [o.code for o in data.objectives]),
+        ("d'action", [a.code for a in data.actions]),
+        ("d'indicateur", [i.code for i in data.indicators]),
+    ):
+        for code in _duplicates(codes):
+            problems.append(f"Code {label} en double : « {code} ».")
+    stakes = {s.code for s in data.stakes}
+    objectives = {o.code for o in data.objectives}
+    actions = {a.code for a in data.actions}
+    indicators = {i.code for i in data.indicators}
+    collectivities = set(data.collectivities)
+    for o in data.objectives:
+        for code in o.stake_codes:
+            if code not in stakes:
+                problems.append(f"Objectif {o.code} : enjeu inconnu « {code} ».")
+    for a in data.actions:
+        where = f"Action {a.code}"
+        if a.objective_code not in objectives:
+            problems.append(f"{where} : objectif inconnu « {a.objective_code} ».")
+        if not a.carriers:
+            problems.append(f"{where} : aucune collectivité porteuse.")
+        for c in a.carriers:
+            if c not in collectivities:
+                problems.append(f"{where} : collectivité porteuse inconnue « {c} ».")
+        if not 0 <= a.progress <= 100:
+            problems.append(f"{where} : avancement {a.progress} hors de 0 à 100.")
+        if a.start_date and a.planned_end_date and a.planned_end_date < a.start_date:
+            problems.append(f"{where} : la fin prévue précède le début.")
+        if a.start_date and a.actual_end_date and a.actual_end_date < a.start_date:
+            problems.append(f"{where} : la fin réelle précède le début.")
+        if a.update_period_days <= 0:
+            problems.append(f"{where} : la périodicité doit être un nombre de jours positif.")
+    for m in data.milestones:
+        if m.action_code not in actions:
+            problems.append(f"Jalon « {m.title} » : action inconnue « {m.action_code} ».")
+        if m.weight < 0:
+            problems.append(f"Jalon « {m.title} » : poids négatif.")
+    seen_lines: set[tuple] = set()
+    for b in data.budget_lines:
+        where = f"Budget {b.action_code} {b.year}"
+        if b.action_code not in actions:
+            problems.append(f"{where} : action inconnue « {b.action_code} ».")
+        if b.collectivity not in collectivities:
+            problems.append(f"{where} : collectivité inconnue « {b.collectivity} ».")
+        if not data.first_year <= b.year <= data.last_year:
+            problems.append(
+                f"{where} : l'année est hors de la période du plan "
+                f"({data.first_year}-{data.last_year})."
+            )
+        amounts = (b.requested_cents, b.arbitrated_cents or 0, b.spent_cents)
+        if any(v < 0 for v in amounts):
+            problems.append(f"{where} : montant négatif.")
+        key = (b.action_code, b.year, b.collectivity, b.section)
+        if key in seen_lines:
+            problems.append(
+                f"{where} : ligne en double pour {b.collectivity}, section {b.section.value}."
+            )
+        seen_lines.add(key)
+    for f in data.fundings:
+        if f.action_code not in actions:
+            problems.append(f"Financement {f.financer} : action inconnue « {f.action_code} ».")
+        if f.amount_cents < 0:
+            problems.append(f"Financement {f.financer} : montant négatif.")
+    for i in data.indicators:
+        if i.objective_code and i.objective_code not in objectives:
+            problems.append(f"Indicateur {i.code} : objectif inconnu « {i.objective_code} ».")
+        for code in i.action_codes:
+            if code not in actions:
+                problems.append(f"Indicateur {i.code} : action inconnue « {code} ».")
+        if i.update_period_days is not None and i.update_period_days <= 0:
+            problems.append(f"Indicateur {i.code} : la périodicité doit être positive.")
+    seen_measures: set[tuple] = set()
+    for m in data.measurements:
+        if m.indicator_code not in indicators:
+            problems.append(f"Mesure du {m.date} : indicateur inconnu « {m.indicator_code} ».")
+        if m.ci_low is not None and m.ci_high is not None and m.ci_low > m.ci_high:
+            problems.append(f"Mesure {m.indicator_code} du {m.date} : bornes inversées.")
+        key = (m.indicator_code, m.date, m.source)
+        if key in seen_measures:
+            problems.append(
+                f"Mesure {m.indicator_code} du {m.date} : en double pour la source « {m.source} »."
+            )
+        seen_measures.add(key)
+    for r in data.references:
+        if r.indicator_code not in indicators:
+            problems.append(f"Référence du {r.date} : indicateur inconnu « {r.indicator_code} ».")
+    return problems
+
+
+def create_plan(
+    session: Session, data: PlanData, *, actor: User | None = None, context: str = ""
+) -> Plan:
+    """Create a whole plan in the caller's transaction, or raise and write nothing.
+
+    Raises ValidationError listing every problem if the data is inconsistent
+    or a plan with the same name already exists.
+    """
+    problems = validate_plan_data(data)
+    if session.exec(select(Plan.id).where(Plan.name == data.name)).first() is not None:
+        problems.insert(0, f"Un plan nommé « {data.name} » existe déjà.")
+    if problems:
+        raise ValidationError("Le plan ne peut pas être créé.", details=problems)
+
+    plan = Plan(
+        name=data.name,
+        description=data.description,
+        adopted_on=data.adopted_on,
+        deliberation_ref=data.deliberation_ref,
+        first_year=data.first_year,
+        last_year=data.last_year,
+        is_example=data.is_example,
+    )
+    session.add(plan)
+    session.flush()
+    audit.record(
+        session, actor=actor, entity="plan", entity_id=plan.id, plan_id=plan.id,
+        operation="création", new=plan.name, context=context,
+    )
+
+    def created(entity: str, obj_id: int | None, label: str) -> None:
+        audit.record(
+            session, actor=actor, entity=entity, entity_id=obj_id, plan_id=plan.id,
+            operation="création", new=label, context=context,
+        )
+
+    collectivity_ids: dict[str, int] = {}
+    for position, name in enumerate(data.collectivities):
+        c = Collectivity(plan_id=plan.id, name=name, position=position)
+        session.add(c)
+        session.flush()
+        collectivity_ids[name] = c.id
+
+    stake_ids: dict[str, int] = {}
+    for position, s in enumerate(data.stakes):
+        stake = Stake(plan_id=plan.id, code=s.code, title=s.title, description=s.description,
+                      position=position)
+        session.add(stake)
+        session.flush()
+        stake_ids[s.code] = stake.id
+        created("enjeu", stake.id, s.code)
+
+    objective_ids: dict[str, int] = {}
+    for position, o in enumerate(data.objectives):
+        objective = Objective(plan_id=plan.id, code=o.code, title=o.title,
+                              description=o.description, position=position)
+        session.add(objective)
+        session.flush()
+        objective_ids[o.code] = objective.id
+        for code in o.stake_codes:
+            session.add(ObjectiveStake(objective_id=objective.id, stake_id=stake_ids[code]))
+        created("objectif", objective.id, o.code)
+
+    action_ids: dict[str, int] = {}
+    for position, a in enumerate(data.actions):
+        action = Action(
+            plan_id=plan.id, objective_id=objective_ids[a.objective_code], code=a.code,
+            title=a.title, description=a.description, pilot_name=a.pilot_name,
+            pilot_function=a.pilot_function, service=a.service,
+            elected_referent=a.elected_referent, partners=a.partners, status=a.status,
+            weather=a.weather, progress=a.progress, progress_mode=a.progress_mode,
+            priority=a.priority, start_date=a.start_date, planned_end_date=a.planned_end_date,
+            actual_end_date=a.actual_end_date, update_period_days=a.update_period_days,
+            position=position,
+        )
+        session.add(action)
+        session.flush()
+        action_ids[a.code] = action.id
+        for name in dict.fromkeys(a.carriers):
+            session.add(ActionCarrier(action_id=action.id, collectivity_id=collectivity_ids[name]))
+        created("action", action.id, a.code)
+
+    positions: dict[str, int] = defaultdict(int)
+    for m in data.milestones:
+        milestone = Milestone(
+            action_id=action_ids[m.action_code], title=m.title, due_date=m.due_date,
+            done_date=m.done_date, weight=m.weight, position=positions[m.action_code],
+        )
+        positions[m.action_code] += 1
+        session.add(milestone)
+    for b in data.budget_lines:
+        session.add(BudgetLine(
+            action_id=action_ids[b.action_code], year=b.year,
+            collectivity_id=collectivity_ids[b.collectivity], section=b.section,
+            requested_cents=b.requested_cents, arbitrated_cents=b.arbitrated_cents,
+            spent_cents=b.spent_cents, comment=b.comment,
+        ))
+    for f in data.fundings:
+        session.add(Funding(action_id=action_ids[f.action_code], financer=f.financer,
+                            amount_cents=f.amount_cents, status=f.status))
+
+    indicator_ids: dict[str, int] = {}
+    for position, i in enumerate(data.indicators):
+        indicator = Indicator(
+            plan_id=plan.id, code=i.code, name=i.name, definition=i.definition, unit=i.unit,
+            direction=i.direction, source_type=i.source_type, source=i.source,
+            baseline_value=i.baseline_value, baseline_date=i.baseline_date,
+            intermediate_target=i.intermediate_target,
+            intermediate_target_date=i.intermediate_target_date,
+            target_value=i.target_value, target_date=i.target_date,
+            update_period_days=i.update_period_days,
+            objective_id=objective_ids.get(i.objective_code) if i.objective_code else None,
+            position=position,
+        )
+        session.add(indicator)
+        session.flush()
+        indicator_ids[i.code] = indicator.id
+        for code in dict.fromkeys(i.action_codes):
+            session.add(IndicatorAction(indicator_id=indicator.id, action_id=action_ids[code]))
+        created("indicateur", indicator.id, i.code)
+    for m in data.measurements:
+        session.add(Measurement(
+            indicator_id=indicator_ids[m.indicator_code], date=m.date, value=m.value,
+            source=m.source, sample_size=m.sample_size, ci_low=m.ci_low, ci_high=m.ci_high,
+            comment=m.comment,
+        ))
+    for r in data.references:
+        session.add(ReferenceValue(indicator_id=indicator_ids[r.indicator_code], date=r.date,
+                                   value=r.value, source=r.source))
+    session.flush()
+    bump_revision(session)
+    return plan
+
+
+# --------------------------------------------------------------------------
+# Reading a plan
+# --------------------------------------------------------------------------
+
+
+def list_plans(session: Session) -> list[Plan]:
+    """Every plan, real plans first, then by name."""
+    return list(session.exec(select(Plan).order_by(Plan.is_example, Plan.name)).all())
+
+
+def get_plan(session: Session, plan_id: int) -> Plan:
+    """The plan, or NotFoundError."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFoundError(f"Le plan n°{plan_id} n'existe pas.")
+    return plan
+
+
+@dataclass(frozen=True)
+class StakeRow:
+    code: str
+    title: str
+    description: str
+    objective_codes: list[str]
+
+
+@dataclass(frozen=True)
+class ObjectiveRow:
+    id: int
+    code: str
+    title: str
+    description: str
+    stake_codes: list[str]
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    code: str
+    title: str
+    objective_code: str
+    carriers: list[str]
+    pilot_name: str
+    pilot_function: str
+    service: str
+    status: ActionStatus
+    weather: Weather
+    planned_end_date: date | None
+    state: ActionState
+
+
+@dataclass(frozen=True)
+class ObjectiveProgress:
+    code: str
+    title: str
+    action_count: int
+    progress: float | None
+    expected: float | None
+
+
+@dataclass(frozen=True)
+class PlanStructure:
+    plan_id: int
+    name: str
+    is_example: bool
+    description: str
+    adopted_on: date | None
+    deliberation_ref: str
+    first_year: int
+    last_year: int
+    collectivities: list[str]
+    stakes: list[StakeRow]
+    objectives: list[ObjectiveRow]
+    actions: list[ActionRow]
+
+
+def milestone_totals(session: Session, plan_id: int, at: date) -> dict[int, MilestoneTotals]:
+    """Milestone counts and weights per action of a plan, summed in SQL."""
+    done = sa.and_(Milestone.done_date.is_not(None), Milestone.done_date <= at)
+    stmt = (
+        sa.select(
+            Milestone.action_id,
+            sa.func.count(Milestone.id),
+            sa.func.sum(sa.case((done, 1), else_=0)),
+            sa.func.coalesce(sa.func.sum(Milestone.weight), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((done, Milestone.weight), else_=0)), 0),
+        )
+        .join(Action, Action.id == Milestone.action_id)
+        .where(Action.plan_id == plan_id)
+        .group_by(Milestone.action_id)
+    )
+    return {
+        row[0]: MilestoneTotals(int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+        for row in session.execute(stmt)
+    }
+
+
+def plan_structure(session: Session, plan_id: int, at: date) -> PlanStructure:
+    """A plan's stakes, objectives and (non-archived) actions with their state at ``at``."""
+    plan = get_plan(session, plan_id)
+    collectivities = {
+        c.id: c.name
+        for c in session.exec(
+            select(Collectivity).where(Collectivity.plan_id == plan_id).order_by(
+                Collectivity.position)
+        )
+    }
+    stakes = list(session.exec(
+        select(Stake).where(Stake.plan_id == plan_id).order_by(Stake.position, Stake.code)))
+    objectives = list(session.exec(
+        select(Objective).where(Objective.plan_id == plan_id).order_by(
+            Objective.position, Objective.code)))
+    stake_code = {s.id: s.code for s in stakes}
+    objective_code = {o.id: o.code for o in objectives}
+    links = session.execute(
+        sa.select(ObjectiveStake.objective_id, ObjectiveStake.stake_id)
+        .join(Objective, Objective.id == ObjectiveStake.objective_id)
+        .where(Objective.plan_id == plan_id)
+    ).all()
+    stakes_of: dict[int, list[str]] = defaultdict(list)
+    objectives_of: dict[int, list[str]] = defaultdict(list)
+    for objective_id, stake_id in links:
+        stakes_of[objective_id].append(stake_code[stake_id])
+        objectives_of[stake_id].append(objective_code[objective_id])
+
+    actions = list(session.exec(
+        select(Action).where(Action.plan_id == plan_id, Action.archived == sa.false()).order_by(
+            Action.position, Action.code)))
+    carriers: dict[int, list[str]] = defaultdict(list)
+    for action_id, collectivity_id in session.execute(
+        sa.select(ActionCarrier.action_id, ActionCarrier.collectivity_id)
+        .join(Action, Action.id == ActionCarrier.action_id)
+        .where(Action.plan_id == plan_id)
+    ):
+        carriers[action_id].append(collectivities[collectivity_id])
+    order = list(collectivities.values())
+    totals = milestone_totals(session, plan_id, at)
+    action_rows = [
+        ActionRow(
+            id=a.id, code=a.code, title=a.title, objective_code=objective_code[a.objective_id],
+            carriers=sorted(carriers[a.id], key=order.index), pilot_name=a.pilot_name,
+            pilot_function=a.pilot_function, service=a.service, status=a.status,
+            weather=a.weather, planned_end_date=a.planned_end_date,
+            state=action_state(
+                status=a.status, weather=a.weather, progress=a.progress,
+                progress_mode=a.progress_mode, start_date=a.start_date,
+                planned_end_date=a.planned_end_date, updated_at=a.updated_at,
+                update_period_days=a.update_period_days, at=at, milestones=totals.get(a.id),
+            ),
+        )
+        for a in actions
+    ]
+    return PlanStructure(
+        plan_id=plan.id, name=plan.name, is_example=plan.is_example,
+        description=plan.description, adopted_on=plan.adopted_on,
+        deliberation_ref=plan.deliberation_ref, first_year=plan.first_year,
+        last_year=plan.last_year, collectivities=order,
+        stakes=[StakeRow(s.code, s.title, s.description, objectives_of[s.id]) for s in stakes],
+        objectives=[
+            ObjectiveRow(o.id, o.code, o.title, o.description, stakes_of[o.id])
+            for o in objectives
+        ],
+        actions=action_rows,
+    )
+
+
+def progress_by_objective(structure: PlanStructure) -> list[ObjectiveProgress]:
+    """Mean actual and expected progress of each objective's actions.
+
+    Abandoned actions are left out: they will never progress and would drag
+    the mean down for good.
+    """
+    result = []
+    for o in structure.objectives:
+        rows = [
+            a for a in structure.actions
+            if a.objective_code == o.code and a.state.health is not Health.STOPPED
+        ]
+        expected = [a.state.expected for a in rows if a.state.expected is not None]
+        result.append(ObjectiveProgress(
+            code=o.code, title=o.title, action_count=len(rows),
+            progress=sum(a.state.progress for a in rows) / len(rows) if rows else None,
+            expected=sum(expected) / len(expected) if expected else None,
+        ))
+    return result

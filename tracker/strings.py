@@ -1,0 +1,137 @@
+"""Every word a user reads, in French, in one place.
+
+Code and identifiers are in English; labels, messages and headings come from
+here so that pages, exports, reports and the command line say the same thing.
+"""
+
+from __future__ import annotations
+
+from tracker.models import (
+    ActionStatus,
+    BudgetSection,
+    DecisionStatus,
+    Direction,
+    FundingStatus,
+    Health,
+    Priority,
+    ProgressMode,
+    ReviewStatus,
+    Role,
+    SourceType,
+    Weather,
+)
+
+APP_TITLE = "Suivi de la stratégie digitale"
+APP_SUBTITLE = "Ville de Cahors et Grand Cahors"
+EXAMPLE_BANNER = "Plan d'exemple : données illustratives"
+EXAMPLE_BANNER_DETAIL = (
+    "L'annexe qui liste les 19 actions réelles de la stratégie adoptée le 9 novembre 2017 "
+    "n'est pas publique. Ce plan est un exemple vraisemblable construit à partir de la "
+    "délibération ; le plan réel se charge par import."
+)
+
+STATUS_LABELS: dict[ActionStatus, str] = {
+    ActionStatus.A_VENIR: "À venir",
+    ActionStatus.EN_COURS: "En cours",
+    ActionStatus.REALISE: "Réalisé",
+    ActionStatus.EN_PAUSE: "En pause",
+    ActionStatus.BLOQUE: "Bloqué",
+    ActionStatus.ABANDONNE: "Abandonné",
+}
+# A symbol beside every status and weather so that nothing relies on colour alone.
+STATUS_SYMBOLS: dict[ActionStatus, str] = {
+    ActionStatus.A_VENIR: "○",
+    ActionStatus.EN_COURS: "◐",
+    ActionStatus.REALISE: "●",
+    ActionStatus.EN_PAUSE: "‖",
+    ActionStatus.BLOQUE: "■",
+    ActionStatus.ABANDONNE: "✕",
+}
+WEATHER_LABELS: dict[Weather, str] = {
+    Weather.SOLEIL: "Soleil",
+    Weather.NUAGEUX: "Nuageux",
+    Weather.ORAGE: "Orage",
+}
+WEATHER_SYMBOLS: dict[Weather, str] = {
+    Weather.SOLEIL: "☀",
+    Weather.NUAGEUX: "☁",
+    Weather.ORAGE: "⚡",
+}
+PROGRESS_MODE_LABELS: dict[ProgressMode, str] = {
+    ProgressMode.ENTERED: "Saisi",
+    ProgressMode.MILESTONES: "Jalons",
+}
+PRIORITY_LABELS: dict[Priority, str] = {
+    Priority.HAUTE: "Haute",
+    Priority.NORMALE: "Normale",
+    Priority.BASSE: "Basse",
+}
+SECTION_LABELS: dict[BudgetSection, str] = {
+    BudgetSection.FONCTIONNEMENT: "Fonctionnement",
+    BudgetSection.INVESTISSEMENT: "Investissement",
+}
+FUNDING_STATUS_LABELS: dict[FundingStatus, str] = {
+    FundingStatus.ENVISAGE: "Envisagé",
+    FundingStatus.SOLLICITE: "Sollicité",
+    FundingStatus.ACCORDE: "Accordé",
+    FundingStatus.VERSE: "Versé",
+    FundingStatus.REFUSE: "Refusé",
+}
+DIRECTION_LABELS: dict[Direction, str] = {
+    Direction.HIGHER: "Hausse",
+    Direction.LOWER: "Baisse",
+}
+SOURCE_TYPE_LABELS: dict[SourceType, str] = {
+    SourceType.SURVEY: "Enquête",
+    SourceType.ADMINISTRATIVE: "Données administratives",
+    SourceType.WEB_ANALYTICS: "Audience web",
+}
+REVIEW_STATUS_LABELS: dict[ReviewStatus, str] = {
+    ReviewStatus.OPEN: "Ouvert",
+    ReviewStatus.CLOSED: "Clos",
+}
+DECISION_STATUS_LABELS: dict[DecisionStatus, str] = {
+    DecisionStatus.A_FAIRE: "À faire",
+    DecisionStatus.EN_COURS: "En cours",
+    DecisionStatus.FAIT: "Fait",
+    DecisionStatus.ABANDONNE: "Abandonné",
+}
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: "Administrateur",
+    Role.EDITOR: "Éditeur (mission numérique)",
+    Role.PILOT: "Pilote d'action",
+    Role.VIEWER: "Lecteur",
+}
+
+HEALTH_LABELS: dict[Health, str] = {
+    Health.ON_TRACK: "Dans les temps",
+    Health.BEHIND: "En retard sur le calendrier",
+    Health.AT_RISK: "À risque",
+    Health.DONE: "Terminée",
+    Health.STOPPED: "Arrêtée",
+}
+HEALTH_SYMBOLS: dict[Health, str] = {
+    Health.ON_TRACK: "✓",
+    Health.BEHIND: "▲",
+    Health.AT_RISK: "!",
+    Health.DONE: "●",
+    Health.STOPPED: "✕",
+}
+
+
+def status_label(status: ActionStatus | str) -> str:
+    """The status in French, with its symbol (never colour alone)."""
+    status = ActionStatus(status)
+    return f"{STATUS_SYMBOLS[status]} {STATUS_LABELS[status]}"
+
+
+def weather_label(weather: Weather | str) -> str:
+    """The weather in French, with its symbol."""
+    weather = Weather(weather)
+    return f"{WEATHER_SYMBOLS[weather]} {WEATHER_LABELS[weather]}"
+
+
+def health_label(health: Health | str) -> str:
+    """The health in French, with its symbol."""
+    health = Health(health)
+    return f"{HEALTH_SYMBOLS[health]} {HEALTH_LABELS[health]}"
