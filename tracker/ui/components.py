@@ -1,0 +1,31 @@
+"""Small widgets shared by the pages."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from tracker import strings
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
+
+
+def md_escape(text: str) -> str:
+    """Text from the database shown literally in Markdown (no formatting, no HTML)."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def example_banner(is_example: bool) -> None:
+    """The visible warning that the plan shown is an illustrative example."""
+    if is_example:
+        st.warning(f"**{strings.EXAMPLE_BANNER}**. {strings.EXAMPLE_BANNER_DETAIL}", icon="⚠️")
+
+
+def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, key: str, alt: str) -> None:
+    """A chart, then the same figures as a table in a collapsible section (accessibility)."""
+    st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})
+    with st.expander("Voir les données du graphique"):
+        st.dataframe(table, hide_index=True, key=f"{key}_table")
