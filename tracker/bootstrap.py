@@ -23,7 +23,9 @@ class PrepareResult:
     example_loaded: bool
 
 
-def prepare_database(engine: Engine | None = None, *, load_example_plan: bool = True) -> PrepareResult:
+def prepare_database(
+    engine: Engine | None = None, *, load_example_plan: bool = True
+) -> PrepareResult:
     """Upgrade the schema; on the very first run, load the example plan.
 
     "First run" is recorded in the database, so a database whose plans were

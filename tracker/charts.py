@@ -75,8 +75,11 @@ def progress_by_objective(df: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(barmode="group", bargap=0.25)
     fig.update_xaxes(
-        range=[0, 115], ticksuffix=" %", tickvals=[0, 25, 50, 75, 100],
-        gridcolor="#DDDDDD", title=None,
+        range=[0, 115],
+        ticksuffix=" %",
+        tickvals=[0, 25, 50, 75, 100],
+        gridcolor="#DDDDDD",
+        title=None,
     )
     fig.update_yaxes(autorange="reversed", title=None)
     return _base_layout(fig, title="Avancement par objectif", height=120 + 90 * max(len(df), 1))

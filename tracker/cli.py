@@ -40,12 +40,18 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="créer ou mettre à jour la base de données")
     mode = init.add_mutually_exclusive_group()
-    mode.add_argument("--example", action="store_true",
-                      help="charger le plan d'exemple (s'il n'est pas déjà présent)")
-    mode.add_argument("--empty", action="store_true",
-                      help="base vide : ne jamais charger le plan d'exemple")
+    mode.add_argument(
+        "--example",
+        action="store_true",
+        help="charger le plan d'exemple (s'il n'est pas déjà présent)",
+    )
+    mode.add_argument(
+        "--empty", action="store_true", help="base vide : ne jamais charger le plan d'exemple"
+    )
 
-    backup = commands.add_parser("backup", help="copie cohérente de la base SQLite, même en service")
+    backup = commands.add_parser(
+        "backup", help="copie cohérente de la base SQLite, même en service"
+    )
     backup.add_argument("path", type=Path, help="fichier ou dossier de destination")
 
     commands.add_parser("check", help="vérifier l'intégrité et les contraintes de la base")
@@ -118,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         else:
-            print("Erreur inattendue (relancez avec --debug pour le détail) : "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                "Erreur inattendue (relancez avec --debug pour le détail) : "
+                f"{type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
         return EXIT_ERROR

@@ -8,6 +8,7 @@ they upgrade a read lock. The same code runs unchanged on PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -177,9 +178,9 @@ def backup_sqlite(engine: Engine, destination: Path) -> Path:
         destination = destination / f"{source.stem}-{stamp}.db"
     if destination.resolve() == source.resolve():
         raise DatabaseError("La copie ne peut pas remplacer la base elle-même.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = destination.with_name(destination.name + ".partiel")
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
         src = sqlite3.connect(source, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         dst = sqlite3.connect(tmp)
         try:
@@ -189,7 +190,8 @@ def backup_sqlite(engine: Engine, destination: Path) -> Path:
             src.close()
         tmp.replace(destination)
     except (sqlite3.Error, OSError) as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise DatabaseError(f"La sauvegarde vers {destination} a échoué : {exc}") from exc
     return destination
 

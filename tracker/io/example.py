@@ -14,7 +14,9 @@ from tracker.settings import get_settings
 EXAMPLE_CONTEXT = "chargement du plan d'exemple"
 
 
-def load_example(session: Session, folder: Path | None = None, *, actor: User | None = None) -> Plan:
+def load_example(
+    session: Session, folder: Path | None = None, *, actor: User | None = None
+) -> Plan:
     """Load the example plan (always flagged as an example) in the caller's transaction."""
     data = read_csv_folder(folder or get_settings().example_dir)
     data.is_example = True

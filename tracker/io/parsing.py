@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
@@ -54,7 +54,10 @@ def parse_date(value: Any) -> date | None:
     if match:
         year, month, day = (int(g) for g in match.groups())
     else:
-        match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", text)
+        # French Excel writes a date-time cell as "09/11/2017 10:30": the time is dropped.
+        match = re.fullmatch(
+            r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?", text
+        )
         if not match:
             raise CellError(f"date illisible « {text} » (attendu : JJ/MM/AAAA ou AAAA-MM-JJ)")
         day, month, year = (int(g) for g in match.groups())
@@ -70,7 +73,10 @@ def _decimal(value: Any, what: str) -> Decimal:
     if isinstance(value, bool):
         raise CellError(f"{what} illisible « {value} »")
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise CellError(f"{what} illisible « {value} »")
+        return number
     text = _SPACES.sub("", str(value)).replace("€", "").replace("EUR", "")
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
@@ -123,12 +129,16 @@ def parse_percent(value: Any, *, percent_format: bool = False) -> int | None:
         return None
     text = str(value)
     has_sign = "%" in text
-    number = _decimal(text.replace("%", ""), "pourcentage") if has_sign else _decimal(
-        value, "pourcentage")
+    number = (
+        _decimal(text.replace("%", ""), "pourcentage")
+        if has_sign
+        else _decimal(value, "pourcentage")
+    )
     if percent_format and not has_sign:
         number *= 100
     if number != number.to_integral_value():
-        number = number.quantize(Decimal(1))
+        # Half up, as Excel displays it: 0,625 in a percentage cell shows 63 %.
+        number = number.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(number)
 
 

@@ -55,54 +55,102 @@ def _cols(*specs: tuple[str, str] | tuple[str, str, bool]) -> tuple[Column, ...]
 
 SHEETS: dict[str, tuple[Column, ...]] = {
     "Plan": _cols(
-        ("Nom", "name", True), ("Collectivités", "collectivities", True),
-        ("Date d'adoption", "adopted_on"), ("Délibération", "deliberation_ref"),
-        ("Première année", "first_year", True), ("Dernière année", "last_year", True),
-        ("Exemple", "is_example"), ("Description", "description"),
-    ),
-    "Enjeux": _cols(("Code", "code", True), ("Titre", "title", True),
-                    ("Description", "description")),
-    "Objectifs": _cols(("Code", "code", True), ("Titre", "title", True),
-                       ("Description", "description"), ("Enjeux", "stakes")),
-    "Actions": _cols(
-        ("Code", "code", True), ("Titre", "title", True), ("Objectif", "objective", True),
-        ("Porteur", "carriers", True), ("Pilote", "pilot_name"),
-        ("Fonction du pilote", "pilot_function"), ("Service", "service"),
-        ("Élu référent", "elected_referent"), ("Partenaires", "partners"),
-        ("Statut", "status"), ("Météo", "weather"), ("Avancement (%)", "progress"),
-        ("Mode d'avancement", "progress_mode"), ("Priorité", "priority"),
-        ("Début", "start_date"), ("Fin prévue", "planned_end_date"),
-        ("Fin réelle", "actual_end_date"), ("Périodicité (jours)", "update_period_days"),
+        ("Nom", "name", True),
+        ("Collectivités", "collectivities", True),
+        ("Date d'adoption", "adopted_on"),
+        ("Délibération", "deliberation_ref"),
+        ("Première année", "first_year", True),
+        ("Dernière année", "last_year", True),
+        ("Exemple", "is_example"),
         ("Description", "description"),
     ),
-    "Jalons": _cols(("Action", "action", True), ("Titre", "title", True),
-                    ("Échéance", "due_date"), ("Réalisé le", "done_date"), ("Poids", "weight")),
-    "Budget": _cols(
-        ("Action", "action", True), ("Année", "year", True),
-        ("Collectivité", "collectivity", True), ("Section", "section", True),
-        ("Demandé (€)", "requested"), ("Arbitré (€)", "arbitrated"),
-        ("Réalisé (€)", "spent"), ("Commentaire", "comment"),
+    "Enjeux": _cols(
+        ("Code", "code", True), ("Titre", "title", True), ("Description", "description")
     ),
-    "Financements": _cols(("Action", "action", True), ("Financeur", "financer", True),
-                          ("Montant (€)", "amount", True), ("Statut", "status")),
+    "Objectifs": _cols(
+        ("Code", "code", True),
+        ("Titre", "title", True),
+        ("Description", "description"),
+        ("Enjeux", "stakes"),
+    ),
+    "Actions": _cols(
+        ("Code", "code", True),
+        ("Titre", "title", True),
+        ("Objectif", "objective", True),
+        ("Porteur", "carriers", True),
+        ("Pilote", "pilot_name"),
+        ("Fonction du pilote", "pilot_function"),
+        ("Service", "service"),
+        ("Élu référent", "elected_referent"),
+        ("Partenaires", "partners"),
+        ("Statut", "status"),
+        ("Météo", "weather"),
+        ("Avancement (%)", "progress"),
+        ("Mode d'avancement", "progress_mode"),
+        ("Priorité", "priority"),
+        ("Début", "start_date"),
+        ("Fin prévue", "planned_end_date"),
+        ("Fin réelle", "actual_end_date"),
+        ("Périodicité (jours)", "update_period_days"),
+        ("Description", "description"),
+    ),
+    "Jalons": _cols(
+        ("Action", "action", True),
+        ("Titre", "title", True),
+        ("Échéance", "due_date"),
+        ("Réalisé le", "done_date"),
+        ("Poids", "weight"),
+    ),
+    "Budget": _cols(
+        ("Action", "action", True),
+        ("Année", "year", True),
+        ("Collectivité", "collectivity", True),
+        ("Section", "section", True),
+        ("Demandé (€)", "requested"),
+        ("Arbitré (€)", "arbitrated"),
+        ("Réalisé (€)", "spent"),
+        ("Commentaire", "comment"),
+    ),
+    "Financements": _cols(
+        ("Action", "action", True),
+        ("Financeur", "financer", True),
+        ("Montant (€)", "amount", True),
+        ("Statut", "status"),
+    ),
     "Indicateurs": _cols(
-        ("Code", "code", True), ("Nom", "name", True), ("Définition", "definition"),
-        ("Unité", "unit"), ("Sens", "direction"), ("Source", "source_type"),
+        ("Code", "code", True),
+        ("Nom", "name", True),
+        ("Définition", "definition"),
+        ("Unité", "unit"),
+        ("Sens", "direction"),
+        ("Source", "source_type"),
         ("Précision de la source", "source"),
-        ("Valeur de référence", "baseline_value"), ("Date de référence", "baseline_date"),
+        ("Valeur de référence", "baseline_value"),
+        ("Date de référence", "baseline_date"),
         ("Cible intermédiaire", "intermediate_target"),
         ("Date cible intermédiaire", "intermediate_target_date"),
-        ("Cible", "target_value"), ("Date cible", "target_date"),
-        ("Périodicité (jours)", "update_period_days"), ("Objectif", "objective"),
+        ("Cible", "target_value"),
+        ("Date cible", "target_date"),
+        ("Périodicité (jours)", "update_period_days"),
+        ("Objectif", "objective"),
         ("Actions", "actions"),
     ),
     "Mesures": _cols(
-        ("Indicateur", "indicator", True), ("Date", "date", True), ("Valeur", "value", True),
-        ("Source", "source"), ("Effectif", "sample_size"), ("Borne basse", "ci_low"),
-        ("Borne haute", "ci_high"), ("Commentaire", "comment"),
+        ("Indicateur", "indicator", True),
+        ("Date", "date", True),
+        ("Valeur", "value", True),
+        ("Source", "source"),
+        ("Effectif", "sample_size"),
+        ("Borne basse", "ci_low"),
+        ("Borne haute", "ci_high"),
+        ("Commentaire", "comment"),
     ),
-    "Références": _cols(("Indicateur", "indicator", True), ("Date", "date", True),
-                        ("Valeur", "value", True), ("Source", "source", True)),
+    "Références": _cols(
+        ("Indicateur", "indicator", True),
+        ("Date", "date", True),
+        ("Valeur", "value", True),
+        ("Source", "source", True),
+    ),
 }
 REQUIRED_SHEETS = ("Plan", "Enjeux", "Objectifs", "Actions")
 
@@ -257,7 +305,9 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
 
     def collectivity(value: Any) -> str:
         name = parsing.parse_text(value)
-        if name and parsing.normalise_key(name) not in canonical:
+        # An unreadable Plan sheet is reported once; checking against no collectivity
+        # would flag every carrier and budget line too.
+        if name and canonical and parsing.normalise_key(name) not in canonical:
             raise CellError(f"collectivité inconnue « {name} » (voir la feuille « Plan »)")
         return canonical.get(parsing.normalise_key(name), name)
 
@@ -271,14 +321,19 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
     budget, fundings, indicators, measurements, references = [], [], [], [], []
     for row in rows.get("Enjeux", []):
         r = _Reader("Enjeux", row, problems)
-        item = StakeData(r.text("code", required=True), r.text("title", required=True),
-                         r.text("description"))
+        item = StakeData(
+            r.text("code", required=True), r.text("title", required=True), r.text("description")
+        )
         if r.ok:
             stakes.append(item)
     for row in rows.get("Objectifs", []):
         r = _Reader("Objectifs", row, problems)
-        item = ObjectiveData(r.text("code", required=True), r.text("title", required=True),
-                             r.text("description"), r.get("stakes", parsing.parse_list))
+        item = ObjectiveData(
+            r.text("code", required=True),
+            r.text("title", required=True),
+            r.text("description"),
+            r.get("stakes", parsing.parse_list),
+        )
         if r.ok:
             objectives.append(item)
     for row in rows.get("Actions", []):
@@ -287,19 +342,21 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
         if progress is not None and not 0 <= progress <= 100:
             r._fail("progress", f"avancement {progress} hors de 0 à 100")
         item = ActionData(
-            code=r.text("code", required=True), title=r.text("title", required=True),
+            code=r.text("code", required=True),
+            title=r.text("title", required=True),
             objective_code=r.text("objective", required=True),
             carriers=r.get("carriers", collectivities, required=True) or [],
-            pilot_name=r.text("pilot_name"), pilot_function=r.text("pilot_function"),
-            service=r.text("service"), elected_referent=r.text("elected_referent"),
+            pilot_name=r.text("pilot_name"),
+            pilot_function=r.text("pilot_function"),
+            service=r.text("service"),
+            elected_referent=r.text("elected_referent"),
             partners=r.text("partners"),
             status=r.get("status", enum(strings.STATUS_LABELS)) or ActionStatus.A_VENIR,
             weather=r.get("weather", enum(strings.WEATHER_LABELS)) or Weather.SOLEIL,
             progress=progress or 0,
             progress_mode=r.get("progress_mode", enum(strings.PROGRESS_MODE_LABELS))
             or ProgressMode.ENTERED,
-            priority=r.get("priority", enum(strings.PRIORITY_LABELS))
-            or Priority.NORMALE,
+            priority=r.get("priority", enum(strings.PRIORITY_LABELS)) or Priority.NORMALE,
             start_date=r.get("start_date", parsing.parse_date),
             planned_end_date=r.get("planned_end_date", parsing.parse_date),
             actual_end_date=r.get("actual_end_date", parsing.parse_date),
@@ -318,8 +375,10 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
         if weight is not None and weight < 0:
             r._fail("weight", "poids négatif")
         item = MilestoneData(
-            r.text("action", required=True), r.text("title", required=True),
-            r.get("due_date", parsing.parse_date), r.get("done_date", parsing.parse_date),
+            r.text("action", required=True),
+            r.text("title", required=True),
+            r.get("due_date", parsing.parse_date),
+            r.get("done_date", parsing.parse_date),
             1 if weight is None else weight,
         )
         if r.ok:
@@ -337,29 +396,30 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
             comment=r.text("comment"),
         )
         if data and item.year and not data.first_year <= item.year <= data.last_year:
-            r._fail("year", f"année hors de la période du plan ({data.first_year}-"
-                            f"{data.last_year})")
+            r._fail(
+                "year", f"année hors de la période du plan ({data.first_year}-{data.last_year})"
+            )
         if r.ok:
             budget.append(item)
     for row in rows.get("Financements", []):
         r = _Reader("Financements", row, problems)
         item = FundingData(
-            r.text("action", required=True), r.text("financer", required=True),
+            r.text("action", required=True),
+            r.text("financer", required=True),
             r.get("amount", parsing.parse_amount_cents, required=True) or 0,
-            r.get("status", enum(strings.FUNDING_STATUS_LABELS))
-            or FundingStatus.SOLLICITE,
+            r.get("status", enum(strings.FUNDING_STATUS_LABELS)) or FundingStatus.SOLLICITE,
         )
         if r.ok:
             fundings.append(item)
     for row in rows.get("Indicateurs", []):
         r = _Reader("Indicateurs", row, problems)
         item = IndicatorData(
-            code=r.text("code", required=True), name=r.text("name", required=True),
-            definition=r.text("definition"), unit=r.text("unit") or "%",
-            direction=r.get("direction", enum(strings.DIRECTION_LABELS))
-            or Direction.HIGHER,
-            source_type=r.get("source_type", enum(strings.SOURCE_TYPE_LABELS))
-            or SourceType.SURVEY,
+            code=r.text("code", required=True),
+            name=r.text("name", required=True),
+            definition=r.text("definition"),
+            unit=r.text("unit") or "%",
+            direction=r.get("direction", enum(strings.DIRECTION_LABELS)) or Direction.HIGHER,
+            source_type=r.get("source_type", enum(strings.SOURCE_TYPE_LABELS)) or SourceType.SURVEY,
             source=r.text("source"),
             baseline_value=r.get("baseline_value", parsing.parse_float),
             baseline_date=r.get("baseline_date", parsing.parse_date),
@@ -379,9 +439,11 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
             indicator_code=r.text("indicator", required=True),
             date=r.get("date", parsing.parse_date, required=True),
             value=r.get("value", parsing.parse_float, required=True),
-            source=r.text("source"), sample_size=r.get("sample_size", parsing.parse_int),
+            source=r.text("source"),
+            sample_size=r.get("sample_size", parsing.parse_int),
             ci_low=r.get("ci_low", parsing.parse_float),
-            ci_high=r.get("ci_high", parsing.parse_float), comment=r.text("comment"),
+            ci_high=r.get("ci_high", parsing.parse_float),
+            comment=r.text("comment"),
         )
         if r.ok:
             measurements.append(item)
@@ -397,8 +459,9 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
             references.append(item)
 
     if problems or data is None:
-        raise ValidationError("Le fichier contient des erreurs ; rien n'a été enregistré.",
-                              details=problems.items)
+        raise ValidationError(
+            "Le fichier contient des erreurs ; rien n'a été enregistré.", details=problems.items
+        )
     data.stakes, data.objectives, data.actions = stakes, objectives, actions
     data.milestones, data.budget_lines, data.fundings = milestones, budget, fundings
     data.indicators, data.measurements, data.references = indicators, measurements, references
@@ -420,12 +483,14 @@ def read_csv_folder(folder: Path) -> PlanData:
             table = decode_csv(path.read_bytes())
         except UnicodeDecodeError:
             problems.add(sheet, None, None, "encodage illisible (attendu : UTF-8 ou Windows-1252)")
+            rows[sheet] = []  # present, so not also reported as a missing sheet
             continue
         rows[sheet], _ignored = rows_from_table(sheet, table, problems)
     for sheet in REQUIRED_SHEETS:
         if sheet not in rows:
             problems.add(sheet, None, None, f"feuille obligatoire absente ({sheet}.csv)")
     if problems:
-        raise ValidationError("Le plan ne peut pas être lu ; rien n'a été enregistré.",
-                              details=problems.items)
+        raise ValidationError(
+            "Le plan ne peut pas être lu ; rien n'a été enregistré.", details=problems.items
+        )
     return plan_data_from_rows(rows)

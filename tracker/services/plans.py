@@ -316,14 +316,26 @@ def create_plan(
     session.add(plan)
     session.flush()
     audit.record(
-        session, actor=actor, entity="plan", entity_id=plan.id, plan_id=plan.id,
-        operation="création", new=plan.name, context=context,
+        session,
+        actor=actor,
+        entity="plan",
+        entity_id=plan.id,
+        plan_id=plan.id,
+        operation="création",
+        new=plan.name,
+        context=context,
     )
 
     def created(entity: str, obj_id: int | None, label: str) -> None:
         audit.record(
-            session, actor=actor, entity=entity, entity_id=obj_id, plan_id=plan.id,
-            operation="création", new=label, context=context,
+            session,
+            actor=actor,
+            entity=entity,
+            entity_id=obj_id,
+            plan_id=plan.id,
+            operation="création",
+            new=label,
+            context=context,
         )
 
     collectivity_ids: dict[str, int] = {}
@@ -335,8 +347,13 @@ def create_plan(
 
     stake_ids: dict[str, int] = {}
     for position, s in enumerate(data.stakes):
-        stake = Stake(plan_id=plan.id, code=s.code, title=s.title, description=s.description,
-                      position=position)
+        stake = Stake(
+            plan_id=plan.id,
+            code=s.code,
+            title=s.title,
+            description=s.description,
+            position=position,
+        )
         session.add(stake)
         session.flush()
         stake_ids[s.code] = stake.id
@@ -344,8 +361,13 @@ def create_plan(
 
     objective_ids: dict[str, int] = {}
     for position, o in enumerate(data.objectives):
-        objective = Objective(plan_id=plan.id, code=o.code, title=o.title,
-                              description=o.description, position=position)
+        objective = Objective(
+            plan_id=plan.id,
+            code=o.code,
+            title=o.title,
+            description=o.description,
+            position=position,
+        )
         session.add(objective)
         session.flush()
         objective_ids[o.code] = objective.id
@@ -356,13 +378,25 @@ def create_plan(
     action_ids: dict[str, int] = {}
     for position, a in enumerate(data.actions):
         action = Action(
-            plan_id=plan.id, objective_id=objective_ids[a.objective_code], code=a.code,
-            title=a.title, description=a.description, pilot_name=a.pilot_name,
-            pilot_function=a.pilot_function, service=a.service,
-            elected_referent=a.elected_referent, partners=a.partners, status=a.status,
-            weather=a.weather, progress=a.progress, progress_mode=a.progress_mode,
-            priority=a.priority, start_date=a.start_date, planned_end_date=a.planned_end_date,
-            actual_end_date=a.actual_end_date, update_period_days=a.update_period_days,
+            plan_id=plan.id,
+            objective_id=objective_ids[a.objective_code],
+            code=a.code,
+            title=a.title,
+            description=a.description,
+            pilot_name=a.pilot_name,
+            pilot_function=a.pilot_function,
+            service=a.service,
+            elected_referent=a.elected_referent,
+            partners=a.partners,
+            status=a.status,
+            weather=a.weather,
+            progress=a.progress,
+            progress_mode=a.progress_mode,
+            priority=a.priority,
+            start_date=a.start_date,
+            planned_end_date=a.planned_end_date,
+            actual_end_date=a.actual_end_date,
+            update_period_days=a.update_period_days,
             position=position,
         )
         session.add(action)
@@ -375,31 +409,55 @@ def create_plan(
     positions: dict[str, int] = defaultdict(int)
     for m in data.milestones:
         milestone = Milestone(
-            action_id=action_ids[m.action_code], title=m.title, due_date=m.due_date,
-            done_date=m.done_date, weight=m.weight, position=positions[m.action_code],
+            action_id=action_ids[m.action_code],
+            title=m.title,
+            due_date=m.due_date,
+            done_date=m.done_date,
+            weight=m.weight,
+            position=positions[m.action_code],
         )
         positions[m.action_code] += 1
         session.add(milestone)
     for b in data.budget_lines:
-        session.add(BudgetLine(
-            action_id=action_ids[b.action_code], year=b.year,
-            collectivity_id=collectivity_ids[b.collectivity], section=b.section,
-            requested_cents=b.requested_cents, arbitrated_cents=b.arbitrated_cents,
-            spent_cents=b.spent_cents, comment=b.comment,
-        ))
+        session.add(
+            BudgetLine(
+                action_id=action_ids[b.action_code],
+                year=b.year,
+                collectivity_id=collectivity_ids[b.collectivity],
+                section=b.section,
+                requested_cents=b.requested_cents,
+                arbitrated_cents=b.arbitrated_cents,
+                spent_cents=b.spent_cents,
+                comment=b.comment,
+            )
+        )
     for f in data.fundings:
-        session.add(Funding(action_id=action_ids[f.action_code], financer=f.financer,
-                            amount_cents=f.amount_cents, status=f.status))
+        session.add(
+            Funding(
+                action_id=action_ids[f.action_code],
+                financer=f.financer,
+                amount_cents=f.amount_cents,
+                status=f.status,
+            )
+        )
 
     indicator_ids: dict[str, int] = {}
     for position, i in enumerate(data.indicators):
         indicator = Indicator(
-            plan_id=plan.id, code=i.code, name=i.name, definition=i.definition, unit=i.unit,
-            direction=i.direction, source_type=i.source_type, source=i.source,
-            baseline_value=i.baseline_value, baseline_date=i.baseline_date,
+            plan_id=plan.id,
+            code=i.code,
+            name=i.name,
+            definition=i.definition,
+            unit=i.unit,
+            direction=i.direction,
+            source_type=i.source_type,
+            source=i.source,
+            baseline_value=i.baseline_value,
+            baseline_date=i.baseline_date,
             intermediate_target=i.intermediate_target,
             intermediate_target_date=i.intermediate_target_date,
-            target_value=i.target_value, target_date=i.target_date,
+            target_value=i.target_value,
+            target_date=i.target_date,
             update_period_days=i.update_period_days,
             objective_id=objective_ids.get(i.objective_code) if i.objective_code else None,
             position=position,
@@ -411,14 +469,27 @@ def create_plan(
             session.add(IndicatorAction(indicator_id=indicator.id, action_id=action_ids[code]))
         created("indicateur", indicator.id, i.code)
     for m in data.measurements:
-        session.add(Measurement(
-            indicator_id=indicator_ids[m.indicator_code], date=m.date, value=m.value,
-            source=m.source, sample_size=m.sample_size, ci_low=m.ci_low, ci_high=m.ci_high,
-            comment=m.comment,
-        ))
+        session.add(
+            Measurement(
+                indicator_id=indicator_ids[m.indicator_code],
+                date=m.date,
+                value=m.value,
+                source=m.source,
+                sample_size=m.sample_size,
+                ci_low=m.ci_low,
+                ci_high=m.ci_high,
+                comment=m.comment,
+            )
+        )
     for r in data.references:
-        session.add(ReferenceValue(indicator_id=indicator_ids[r.indicator_code], date=r.date,
-                                   value=r.value, source=r.source))
+        session.add(
+            ReferenceValue(
+                indicator_id=indicator_ids[r.indicator_code],
+                date=r.date,
+                value=r.value,
+                source=r.source,
+            )
+        )
     session.flush()
     bump_revision(session)
     return plan
@@ -527,15 +598,23 @@ def plan_structure(session: Session, plan_id: int, at: date) -> PlanStructure:
     collectivities = {
         c.id: c.name
         for c in session.exec(
-            select(Collectivity).where(Collectivity.plan_id == plan_id).order_by(
-                Collectivity.position)
+            select(Collectivity)
+            .where(Collectivity.plan_id == plan_id)
+            .order_by(Collectivity.position)
         )
     }
-    stakes = list(session.exec(
-        select(Stake).where(Stake.plan_id == plan_id).order_by(Stake.position, Stake.code)))
-    objectives = list(session.exec(
-        select(Objective).where(Objective.plan_id == plan_id).order_by(
-            Objective.position, Objective.code)))
+    stakes = list(
+        session.exec(
+            select(Stake).where(Stake.plan_id == plan_id).order_by(Stake.position, Stake.code)
+        )
+    )
+    objectives = list(
+        session.exec(
+            select(Objective)
+            .where(Objective.plan_id == plan_id)
+            .order_by(Objective.position, Objective.code)
+        )
+    )
     stake_code = {s.id: s.code for s in stakes}
     objective_code = {o.id: o.code for o in objectives}
     links = session.execute(
@@ -549,9 +628,13 @@ def plan_structure(session: Session, plan_id: int, at: date) -> PlanStructure:
         stakes_of[objective_id].append(stake_code[stake_id])
         objectives_of[stake_id].append(objective_code[objective_id])
 
-    actions = list(session.exec(
-        select(Action).where(Action.plan_id == plan_id, Action.archived == sa.false()).order_by(
-            Action.position, Action.code)))
+    actions = list(
+        session.exec(
+            select(Action)
+            .where(Action.plan_id == plan_id, Action.archived == sa.false())
+            .order_by(Action.position, Action.code)
+        )
+    )
     carriers: dict[int, list[str]] = defaultdict(list)
     for action_id, collectivity_id in session.execute(
         sa.select(ActionCarrier.action_id, ActionCarrier.collectivity_id)
@@ -563,28 +646,45 @@ def plan_structure(session: Session, plan_id: int, at: date) -> PlanStructure:
     totals = milestone_totals(session, plan_id, at)
     action_rows = [
         ActionRow(
-            id=a.id, code=a.code, title=a.title, objective_code=objective_code[a.objective_id],
-            carriers=sorted(carriers[a.id], key=order.index), pilot_name=a.pilot_name,
-            pilot_function=a.pilot_function, service=a.service, status=a.status,
-            weather=a.weather, planned_end_date=a.planned_end_date,
+            id=a.id,
+            code=a.code,
+            title=a.title,
+            objective_code=objective_code[a.objective_id],
+            carriers=sorted(carriers[a.id], key=order.index),
+            pilot_name=a.pilot_name,
+            pilot_function=a.pilot_function,
+            service=a.service,
+            status=a.status,
+            weather=a.weather,
+            planned_end_date=a.planned_end_date,
             state=action_state(
-                status=a.status, weather=a.weather, progress=a.progress,
-                progress_mode=a.progress_mode, start_date=a.start_date,
-                planned_end_date=a.planned_end_date, updated_at=a.updated_at,
-                update_period_days=a.update_period_days, at=at, milestones=totals.get(a.id),
+                status=a.status,
+                weather=a.weather,
+                progress=a.progress,
+                progress_mode=a.progress_mode,
+                start_date=a.start_date,
+                planned_end_date=a.planned_end_date,
+                updated_at=a.updated_at,
+                update_period_days=a.update_period_days,
+                at=at,
+                milestones=totals.get(a.id),
             ),
         )
         for a in actions
     ]
     return PlanStructure(
-        plan_id=plan.id, name=plan.name, is_example=plan.is_example,
-        description=plan.description, adopted_on=plan.adopted_on,
-        deliberation_ref=plan.deliberation_ref, first_year=plan.first_year,
-        last_year=plan.last_year, collectivities=order,
+        plan_id=plan.id,
+        name=plan.name,
+        is_example=plan.is_example,
+        description=plan.description,
+        adopted_on=plan.adopted_on,
+        deliberation_ref=plan.deliberation_ref,
+        first_year=plan.first_year,
+        last_year=plan.last_year,
+        collectivities=order,
         stakes=[StakeRow(s.code, s.title, s.description, objectives_of[s.id]) for s in stakes],
         objectives=[
-            ObjectiveRow(o.id, o.code, o.title, o.description, stakes_of[o.id])
-            for o in objectives
+            ObjectiveRow(o.id, o.code, o.title, o.description, stakes_of[o.id]) for o in objectives
         ],
         actions=action_rows,
     )
@@ -599,13 +699,18 @@ def progress_by_objective(structure: PlanStructure) -> list[ObjectiveProgress]:
     result = []
     for o in structure.objectives:
         rows = [
-            a for a in structure.actions
+            a
+            for a in structure.actions
             if a.objective_code == o.code and a.state.health is not Health.STOPPED
         ]
         expected = [a.state.expected for a in rows if a.state.expected is not None]
-        result.append(ObjectiveProgress(
-            code=o.code, title=o.title, action_count=len(rows),
-            progress=sum(a.state.progress for a in rows) / len(rows) if rows else None,
-            expected=sum(expected) / len(expected) if expected else None,
-        ))
+        result.append(
+            ObjectiveProgress(
+                code=o.code,
+                title=o.title,
+                action_count=len(rows),
+                progress=sum(a.state.progress for a in rows) / len(rows) if rows else None,
+                expected=sum(expected) / len(expected) if expected else None,
+            )
+        )
     return result

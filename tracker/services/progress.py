@@ -96,9 +96,7 @@ def action_state(
     closed = status in CLOSED_STATUSES
     late = not closed and planned_end_date is not None and planned_end_date < at
     update_due = (
-        not closed
-        and updated_at is not None
-        and (at - updated_at.date()).days > update_period_days
+        not closed and updated_at is not None and (at - updated_at.date()).days > update_period_days
     )
     if status is ActionStatus.REALISE:
         health = Health.DONE

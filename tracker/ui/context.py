@@ -64,7 +64,10 @@ def selected_plan_id() -> int | None:
     current = int(wanted) if wanted and wanted.isdigit() and int(wanted) in ids else ids[0]
     if len(ids) > 1:
         current = st.sidebar.selectbox(
-            "Plan affiché", ids, index=ids.index(current), format_func=names.__getitem__,
+            "Plan affiché",
+            ids,
+            index=ids.index(current),
+            format_func=names.__getitem__,
             key="selected_plan",
         )
     if len(ids) > 1 or "plan" in st.query_params:

@@ -20,4 +20,6 @@ def _plan_structure(url: str, plan_id: int, rev: int, at: date) -> plan_service.
 
 def plan_structure(plan_id: int) -> plan_service.PlanStructure:
     """The plan's structure and action states today (recomputed only after a write)."""
-    return _plan_structure(get_settings().database_url, plan_id, context.revision(), context.today())
+    return _plan_structure(
+        get_settings().database_url, plan_id, context.revision(), context.today()
+    )

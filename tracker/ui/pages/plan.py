@@ -15,33 +15,37 @@ from tracker.ui.components import chart_with_table, example_banner, md_escape
 def _actions_table(structure: PlanStructure) -> pd.DataFrame:
     rows = []
     for a in structure.actions:
-        rows.append({
-            "Code": a.code,
-            "Action": a.title,
-            "Objectif": a.objective_code,
-            "Porteur": " et ".join(a.carriers),
-            "Pilote": a.pilot_name or a.pilot_function,
-            "Statut": strings.status_label(a.status),
-            "Météo": strings.weather_label(a.weather),
-            "Avancement": a.state.progress,
-            "Santé": strings.health_label(a.state.health),
-            "Fin prévue": a.planned_end_date,
-            "En retard": "Oui" if a.state.late else "",
-        })
+        rows.append(
+            {
+                "Code": a.code,
+                "Action": a.title,
+                "Objectif": a.objective_code,
+                "Porteur": " et ".join(a.carriers),
+                "Pilote": a.pilot_name or a.pilot_function,
+                "Statut": strings.status_label(a.status),
+                "Météo": strings.weather_label(a.weather),
+                "Avancement": a.state.progress,
+                "Santé": strings.health_label(a.state.health),
+                "Fin prévue": a.planned_end_date,
+                "En retard": "Oui" if a.state.late else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _objectives_table(structure: PlanStructure) -> pd.DataFrame:
     progress = progress_by_objective(structure)
-    return pd.DataFrame([
-        {
-            "objectif": f"{p.code}. {p.title}",
-            "actions": p.action_count,
-            "avancement": round(p.progress, 1) if p.progress is not None else None,
-            "attendu": round(p.expected, 1) if p.expected is not None else None,
-        }
-        for p in progress
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "objectif": f"{p.code}. {p.title}",
+                "actions": p.action_count,
+                "avancement": round(p.progress, 1) if p.progress is not None else None,
+                "attendu": round(p.expected, 1) if p.expected is not None else None,
+            }
+            for p in progress
+        ]
+    )
 
 
 def _header(structure: PlanStructure) -> None:
@@ -94,8 +98,11 @@ def render() -> None:
     cols[0].metric("Enjeux", len(structure.stakes))
     cols[1].metric("Objectifs", len(structure.objectives))
     cols[2].metric("Actions", len(structure.actions))
-    cols[3].metric("Avancement moyen", format_percent(mean) if mean is not None else "–",
-                   help="Moyenne des actions, hors actions abandonnées.")
+    cols[3].metric(
+        "Avancement moyen",
+        format_percent(mean) if mean is not None else "–",
+        help="Moyenne des actions, hors actions abandonnées.",
+    )
     cols[4].metric("Actions en retard", late, help="Fin prévue dépassée, action non réalisée.")
 
     _structure_section(structure)
@@ -107,10 +114,14 @@ def render() -> None:
     else:
         chart_with_table(
             charts.progress_by_objective(objectives),
-            objectives.rename(columns={
-                "objectif": "Objectif", "actions": "Actions",
-                "avancement": "Avancement réel (%)", "attendu": "Avancement attendu (%)",
-            }),
+            objectives.rename(
+                columns={
+                    "objectif": "Objectif",
+                    "actions": "Actions",
+                    "avancement": "Avancement réel (%)",
+                    "attendu": "Avancement attendu (%)",
+                }
+            ),
             key="progress_by_objective",
             alt="Avancement réel et attendu de chaque objectif, en pourcentage.",
         )
@@ -134,7 +145,8 @@ def render() -> None:
             "Action": st.column_config.TextColumn(width="large"),
             "Objectif": st.column_config.TextColumn(width="small"),
             "Avancement": st.column_config.ProgressColumn(
-                min_value=0, max_value=100, format="%d %%", width="small"),
+                min_value=0, max_value=100, format="%d %%", width="small"
+            ),
             "Fin prévue": st.column_config.DateColumn(format="DD/MM/YYYY"),
         },
     )

@@ -1,0 +1,112 @@
+"""Shared fixtures: a migrated database per test, on SQLite and (when
+TEST_DATABASE_URL is set) on PostgreSQL, and the example plan loaded in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tracker import db
+from tracker.io.example import load_example
+from tracker.models import Plan
+from tracker.settings import normalise_database_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade_database(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _reset_postgres_schema(url: str) -> Engine:
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """The PostgreSQL test database, emptied and migrated once per run."""
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL n'est pas défini")
+    engine = _reset_postgres_schema(normalise_database_url(PG_URL))
+    db.upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
+def truncate_all(engine: Engine) -> None:
+    tables = [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
+    """An empty, migrated database: a SQLite file, then PostgreSQL if configured."""
+    if request.param == "sqlite":
+        path = tmp_path / "tracker.db"
+        shutil.copy(sqlite_template, path)
+        engine = db.make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+    else:
+        pg = request.getfixturevalue("postgres_engine")
+        truncate_all(pg)
+        yield pg
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A migrated SQLite file, for what only concerns SQLite (pragmas, file backups)."""
+    path = tmp_path / "only-sqlite.db"
+    shutil.copy(sqlite_template, path)
+    engine = db.make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def example_plan(engine: Engine) -> Plan:
+    """The shipped example plan, loaded in the test database."""
+    with db.session_scope(engine, write=True) as session:
+        return load_example(session)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """The URL of a fresh, migrated SQLite file (for app and CLI tests)."""
+    path = tmp_path / "app.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def count_rows(engine: Engine) -> dict[str, int]:
+    """Rows per table: compared before and after a refused operation."""
+    with engine.connect() as conn:
+        return {
+            table: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+            for table in sa.inspect(engine).get_table_names()
+        }
