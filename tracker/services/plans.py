@@ -8,7 +8,7 @@ collecting all problems, and writes nothing if there is any.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 import sqlalchemy as sa
@@ -290,6 +290,11 @@ def validate_plan_data(data: PlanData) -> list[str]:
     return problems
 
 
+def _fields(item: object, exclude: set[str]) -> dict:
+    """A data item's fields that map one to one onto its table's columns."""
+    return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in exclude}
+
+
 def create_plan(
     session: Session, data: PlanData, *, actor: User | None = None, context: str = ""
 ) -> Plan:
@@ -380,24 +385,8 @@ def create_plan(
         action = Action(
             plan_id=plan.id,
             objective_id=objective_ids[a.objective_code],
-            code=a.code,
-            title=a.title,
-            description=a.description,
-            pilot_name=a.pilot_name,
-            pilot_function=a.pilot_function,
-            service=a.service,
-            elected_referent=a.elected_referent,
-            partners=a.partners,
-            status=a.status,
-            weather=a.weather,
-            progress=a.progress,
-            progress_mode=a.progress_mode,
-            priority=a.priority,
-            start_date=a.start_date,
-            planned_end_date=a.planned_end_date,
-            actual_end_date=a.actual_end_date,
-            update_period_days=a.update_period_days,
             position=position,
+            **_fields(a, exclude={"objective_code", "carriers"}),
         )
         session.add(action)
         session.flush()
@@ -408,59 +397,32 @@ def create_plan(
 
     positions: dict[str, int] = defaultdict(int)
     for m in data.milestones:
-        milestone = Milestone(
-            action_id=action_ids[m.action_code],
-            title=m.title,
-            due_date=m.due_date,
-            done_date=m.done_date,
-            weight=m.weight,
-            position=positions[m.action_code],
+        session.add(
+            Milestone(
+                action_id=action_ids[m.action_code],
+                position=positions[m.action_code],
+                **_fields(m, exclude={"action_code"}),
+            )
         )
         positions[m.action_code] += 1
-        session.add(milestone)
     for b in data.budget_lines:
         session.add(
             BudgetLine(
                 action_id=action_ids[b.action_code],
-                year=b.year,
                 collectivity_id=collectivity_ids[b.collectivity],
-                section=b.section,
-                requested_cents=b.requested_cents,
-                arbitrated_cents=b.arbitrated_cents,
-                spent_cents=b.spent_cents,
-                comment=b.comment,
+                **_fields(b, exclude={"action_code", "collectivity"}),
             )
         )
     for f in data.fundings:
-        session.add(
-            Funding(
-                action_id=action_ids[f.action_code],
-                financer=f.financer,
-                amount_cents=f.amount_cents,
-                status=f.status,
-            )
-        )
+        session.add(Funding(action_id=action_ids[f.action_code], **_fields(f, {"action_code"})))
 
     indicator_ids: dict[str, int] = {}
     for position, i in enumerate(data.indicators):
         indicator = Indicator(
             plan_id=plan.id,
-            code=i.code,
-            name=i.name,
-            definition=i.definition,
-            unit=i.unit,
-            direction=i.direction,
-            source_type=i.source_type,
-            source=i.source,
-            baseline_value=i.baseline_value,
-            baseline_date=i.baseline_date,
-            intermediate_target=i.intermediate_target,
-            intermediate_target_date=i.intermediate_target_date,
-            target_value=i.target_value,
-            target_date=i.target_date,
-            update_period_days=i.update_period_days,
             objective_id=objective_ids.get(i.objective_code) if i.objective_code else None,
             position=position,
+            **_fields(i, exclude={"objective_code", "action_codes"}),
         )
         session.add(indicator)
         session.flush()
@@ -472,22 +434,14 @@ def create_plan(
         session.add(
             Measurement(
                 indicator_id=indicator_ids[m.indicator_code],
-                date=m.date,
-                value=m.value,
-                source=m.source,
-                sample_size=m.sample_size,
-                ci_low=m.ci_low,
-                ci_high=m.ci_high,
-                comment=m.comment,
+                **_fields(m, exclude={"indicator_code"}),
             )
         )
     for r in data.references:
         session.add(
             ReferenceValue(
                 indicator_id=indicator_ids[r.indicator_code],
-                date=r.date,
-                value=r.value,
-                source=r.source,
+                **_fields(r, exclude={"indicator_code"}),
             )
         )
     session.flush()
