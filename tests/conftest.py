@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 
 from tracker import db
 from tracker.io.example import load_example
-from tracker.models import Plan
+from tracker.models import Plan, User
+from tracker.services import users
 from tracker.settings import normalise_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +111,23 @@ def count_rows(engine: Engine) -> dict[str, int]:
             table: conn.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
             for table in sa.inspect(engine).get_table_names()
         }
+
+
+TEST_PASSWORD = "mot-de-passe-de-test"  # noqa: S105 - a test account's password
+
+
+def add_user(engine: Engine, role: str, login: str | None = None, **fields) -> User:
+    """Create an account directly (the first admin if none exists yet)."""
+    with db.session_scope(engine, write=True) as session:
+        admin = users.system_actor("tests")
+        return users.create_user(
+            session, admin, login=login or role, role=role, password=TEST_PASSWORD,
+            **fields,
+        )
+
+
+def session_token(engine: Engine, user: User) -> str:
+    """A valid browser-session token for the user (what the login form would open)."""
+    with db.session_scope(engine, write=True) as session:
+        token, _code = users.start_session(session, user)
+    return token

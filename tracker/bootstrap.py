@@ -15,6 +15,7 @@ from tracker.db import UpgradeResult, get_engine, session_scope, upgrade_databas
 from tracker.io.example import load_example
 from tracker.models import Plan, Setting
 from tracker.services.app_settings import INITIALISED
+from tracker.services.users import SECRET_SETTING, session_secret
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,15 @@ def prepare_database(
     engine = engine or get_engine()
     upgrade = upgrade_database(engine)
     with session_scope(engine) as session:
-        if session.get(Setting, INITIALISED) is not None:
-            return PrepareResult(upgrade, example_loaded=False)
+        ready = session.get(Setting, INITIALISED) is not None
+        ready = ready and session.get(Setting, SECRET_SETTING) is not None
+    if ready:
+        return PrepareResult(upgrade, example_loaded=False)
+    try:
+        with session_scope(engine, write=True) as session:
+            session_secret(session)  # created once, so that reads never have to write it
+    except sa.exc.IntegrityError:
+        pass  # another process created it at the same moment
     loaded = False
     try:
         with session_scope(engine, write=True) as session:

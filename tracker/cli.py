@@ -7,6 +7,7 @@ with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import traceback
 from pathlib import Path
@@ -15,8 +16,11 @@ from tracker import db
 from tracker.bootstrap import prepare_database
 from tracker.errors import TrackerError
 from tracker.io.example import example_present, load_example
+from tracker.models import Role
+from tracker.services import users
 from tracker.services.app_settings import INITIALISED, set_setting
 from tracker.services.integrity import run_checks
+from tracker.services.users import command_line_actor
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -55,6 +59,37 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path, help="fichier ou dossier de destination")
 
     commands.add_parser("check", help="vérifier l'intégrité et les contraintes de la base")
+
+    users_parser = commands.add_parser("users", help="gérer les comptes")
+    users_commands = users_parser.add_subparsers(
+        dest="users_command", metavar="ACTION", parser_class=_FrenchParser
+    )
+    users_commands.required = True
+    roles = [r.value for r in Role]
+    add = users_commands.add_parser("add", help="créer un compte")
+    add.add_argument("login", help="identifiant")
+    add.add_argument("--role", required=True, choices=roles, help="rôle du compte")
+    add.add_argument("--name", default="", help="nom affiché")
+    add.add_argument("--email", default=None, help="adresse (connexion unique)")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard"
+    )
+    add.add_argument(
+        "--no-password",
+        action="store_true",
+        help="compte sans mot de passe (authentification unique seulement)",
+    )
+    users_commands.add_parser("list", help="lister les comptes")
+    set_role = users_commands.add_parser("set-role", help="changer le rôle d'un compte")
+    set_role.add_argument("login")
+    set_role.add_argument("role", choices=roles)
+    for name, text in (("disable", "désactiver un compte"), ("enable", "réactiver un compte")):
+        users_commands.add_parser(name, help=text).add_argument("login")
+    reset = users_commands.add_parser("reset-password", help="réinitialiser un mot de passe")
+    reset.add_argument("login")
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard"
+    )
     return parser
 
 
@@ -70,7 +105,7 @@ def _init(args: argparse.Namespace) -> int:
     with db.session_scope(engine, write=True) as session:
         set_setting(session, INITIALISED, "oui")
         if args.example and not example_present(session):
-            load_example(session)
+            load_example(session, actor=command_line_actor())
             print("Plan d'exemple chargé (données illustratives).")
             return EXIT_OK
     if result.example_loaded:
@@ -108,7 +143,64 @@ def _check(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"init": _init, "backup": _backup, "check": _check}
+def _read_password(from_stdin: bool) -> tuple[str, str]:
+    """The new password and its confirmation: from stdin, or asked twice without echo."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        return password, password
+    first = getpass.getpass("Mot de passe : ")
+    second = getpass.getpass("Confirmer le mot de passe : ")
+    return first, second
+
+
+def _users(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    prepare_database(engine)
+    actor = command_line_actor()
+    action = args.users_command
+    if action == "list":
+        with db.session_scope(engine) as session:
+            accounts = users.list_users(session, actor)
+        if not accounts:
+            print("Aucun compte.")
+        for u in accounts:
+            state = "actif" if u.active else "désactivé"
+            print(f"{u.login}\t{u.role.value}\t{state}\t{u.display_name}\t{u.email or ''}")
+        return EXIT_OK
+    password = confirmation = None
+    if action == "add" and not args.no_password or action == "reset-password":
+        password, confirmation = _read_password(args.password_stdin)
+    with db.session_scope(engine, write=True) as session:
+        if action == "add":
+            users.create_user(
+                session,
+                actor,
+                login=args.login,
+                role=args.role,
+                display_name=args.name,
+                email=args.email,
+                password=password,
+                confirmation=confirmation,
+            )
+            message = f"Compte « {users.normalise_login(args.login)} » créé ({args.role})."
+        else:
+            target = users.find_user(session, args.login)
+            if action == "set-role":
+                users.set_role(session, actor, target.id, args.role)
+                message = f"Rôle de « {target.login} » : {args.role}."
+            elif action in ("disable", "enable"):
+                users.set_active(session, actor, target.id, action == "enable")
+                message = f"Compte « {target.login} » " + (
+                    "réactivé." if action == "enable" else "désactivé (sessions fermées)."
+                )
+            else:
+                users.reset_password(session, actor, target.id, password, confirmation)
+                message = f"Mot de passe de « {target.login} » réinitialisé."
+    print(message)
+    return EXIT_OK
+
+
+COMMANDS = {"init": _init, "backup": _backup, "check": _check, "users": _users}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -611,6 +611,12 @@ class UserSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: datetime | None = None
+    # One-time code exchanged (once, within a minute) for the session cookie,
+    # so that no long-lived token ever travels in a URL.
+    login_code_hash: str | None = Field(
+        default=None, max_length=128, sa_column_kwargs={"unique": True}
+    )
+    login_code_expires_at: datetime | None = None
 
 
 class AuditEntry(SQLModel, table=True):

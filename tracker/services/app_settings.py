@@ -1,12 +1,21 @@
-"""Application settings stored in the database (key/value)."""
+"""Application settings stored in the database, changed by admins."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session
 
-from tracker.models import Setting
+from tracker.errors import ValidationError
+from tracker.models import Setting, User
+from tracker.services import audit
+from tracker.services.permissions import Permission, require
+from tracker.services.revision import bump_revision
 
 INITIALISED = "initialised"
+PUBLIC_VIEW = "public_view"
+UPLOAD_LIMIT_MB = "upload_limit_mb"
+DEFAULT_UPLOAD_LIMIT_MB = 20
 
 
 def get_setting(session: Session, key: str, default: str | None = None) -> str | None:
@@ -16,7 +25,7 @@ def get_setting(session: Session, key: str, default: str | None = None) -> str |
 
 
 def set_setting(session: Session, key: str, value: str) -> None:
-    """Create or change a setting in the caller's transaction."""
+    """Create or change a setting in the caller's transaction (no rights check: internal)."""
     setting = session.get(Setting, key)
     if setting is None:
         session.add(Setting(key=key, value=value))
@@ -24,3 +33,47 @@ def set_setting(session: Session, key: str, value: str) -> None:
         setting.value = value
         session.add(setting)
     session.flush()
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    public_view: bool
+    upload_limit_mb: int
+
+
+def read_settings(session: Session) -> AppSettings:
+    """The settings admins can change, with their defaults."""
+    limit = get_setting(session, UPLOAD_LIMIT_MB)
+    return AppSettings(
+        public_view=get_setting(session, PUBLIC_VIEW, "non") == "oui",
+        upload_limit_mb=int(limit) if limit else DEFAULT_UPLOAD_LIMIT_MB,
+    )
+
+
+def update_settings(
+    session: Session, actor: User | None, *, public_view: bool, upload_limit_mb: int
+) -> AppSettings:
+    """Change the settings (admins only); each change goes to the audit log."""
+    require(actor, Permission.MANAGE_SETTINGS)
+    if not 1 <= upload_limit_mb <= 200:
+        raise ValidationError("La taille maximale d'un fichier envoyé doit être entre 1 et 200 Mo.")
+    before = read_settings(session)
+    changes = {
+        PUBLIC_VIEW: (before.public_view, public_view, "oui" if public_view else "non"),
+        UPLOAD_LIMIT_MB: (before.upload_limit_mb, upload_limit_mb, str(upload_limit_mb)),
+    }
+    for key, (old, new, stored) in changes.items():
+        if old != new:
+            set_setting(session, key, stored)
+            audit.record(
+                session,
+                actor=actor,
+                entity="réglage",
+                entity_id=None,
+                operation="modification",
+                field=key,
+                old=old,
+                new=new,
+            )
+    bump_revision(session)
+    return read_settings(session)

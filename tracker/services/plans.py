@@ -42,6 +42,7 @@ from tracker.models import (
     Weather,
 )
 from tracker.services import audit
+from tracker.services.permissions import Permission, require
 from tracker.services.progress import ActionState, MilestoneTotals, action_state
 from tracker.services.revision import bump_revision
 
@@ -295,14 +296,13 @@ def _fields(item: object, exclude: set[str]) -> dict:
     return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in exclude}
 
 
-def create_plan(
-    session: Session, data: PlanData, *, actor: User | None = None, context: str = ""
-) -> Plan:
+def create_plan(session: Session, data: PlanData, *, actor: User | None, context: str = "") -> Plan:
     """Create a whole plan in the caller's transaction, or raise and write nothing.
 
-    Raises ValidationError listing every problem if the data is inconsistent
-    or a plan with the same name already exists.
+    Editors and admins only. Raises ValidationError listing every problem if
+    the data is inconsistent or a plan with the same name already exists.
     """
+    require(actor, Permission.EDIT_PLAN)
     problems = validate_plan_data(data)
     if session.exec(select(Plan.id).where(Plan.name == data.name)).first() is not None:
         problems.insert(0, f"Un plan nommé « {data.name} » existe déjà.")

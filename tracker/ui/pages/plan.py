@@ -49,7 +49,7 @@ def _objectives_table(structure: PlanStructure) -> pd.DataFrame:
 
 
 def _header(structure: PlanStructure) -> None:
-    st.title(structure.name)
+    st.title(md_escape(structure.name))
     example_banner(structure.is_example)
     facts = []
     if structure.adopted_on:

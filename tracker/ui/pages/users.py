@@ -1,0 +1,155 @@
+"""« Utilisateurs » (admins): accounts, roles, activation, passwords, pilots' actions."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import select
+
+from tracker import db, strings
+from tracker.errors import TrackerError
+from tracker.models import Action, Role, User
+from tracker.services import users
+from tracker.ui import auth, context
+
+ROLES = list(Role)
+
+
+def _run(label: str, operation) -> None:  # noqa: ANN001
+    """Run one write in one transaction; show the French error or a confirmation."""
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            operation(session)
+    except TrackerError as exc:
+        st.error(str(exc))
+    else:
+        st.success(label)
+
+
+def _users_table(accounts: list[User], piloted: dict[int, list[str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Identifiant": u.login,
+                "Nom": u.display_name,
+                "Adresse électronique": u.email or "",
+                "Rôle": strings.ROLE_LABELS[Role(u.role)],
+                "Actif": "Oui" if u.active else "Non",
+                "Actions pilotées": ", ".join(piloted.get(u.id, [])),
+                "Connexion": "Mot de passe" if u.password_hash else "Compte de la collectivité",
+            }
+            for u in accounts
+        ]
+    )
+
+
+def render() -> None:
+    admin = auth.current_user()
+    st.title("Utilisateurs")
+    plan_id = context.selected_plan_id()
+    with db.session_scope(context.engine()) as session:
+        accounts = users.list_users(session, admin)
+        actions = (
+            list(
+                session.exec(
+                    select(Action)
+                    .where(Action.plan_id == plan_id, Action.archived == False)  # noqa: E712
+                    .order_by(Action.position, Action.code)
+                )
+            )
+            if plan_id is not None
+            else []
+        )
+    piloted: dict[int, list[str]] = {}
+    for action in actions:
+        if action.pilot_user_id is not None:
+            piloted.setdefault(action.pilot_user_id, []).append(action.code)
+    st.dataframe(_users_table(accounts, piloted), hide_index=True, key="users_table")
+
+    st.header("Créer un compte")
+    with st.form("create_user", clear_on_submit=True):
+        cols = st.columns(2)
+        login = cols[0].text_input("Identifiant")
+        name = cols[1].text_input("Nom affiché")
+        email = cols[0].text_input(
+            "Adresse électronique",
+            help="Nécessaire pour se connecter avec le compte de la collectivité.",
+        )
+        role = cols[1].selectbox("Rôle", ROLES, format_func=lambda r: strings.ROLE_LABELS[r])
+        password = cols[0].text_input(
+            "Mot de passe",
+            type="password",
+            help=f"Au moins {users.MIN_PASSWORD_LENGTH} caractères. Laisser vide pour un compte "
+            "qui se connecte uniquement par le compte de la collectivité.",
+        )
+        confirmation = cols[1].text_input("Confirmer le mot de passe", type="password")
+        submitted = st.form_submit_button("Créer le compte", type="primary")
+    if submitted:
+        _run(
+            f"Compte « {login.strip().lower()} » créé.",
+            lambda s: users.create_user(
+                s,
+                admin,
+                login=login,
+                role=role,
+                display_name=name,
+                email=email or None,
+                password=password or None,
+                confirmation=confirmation or None,
+            ),
+        )
+
+    st.header("Modifier un compte")
+    if not accounts:
+        return
+    by_id = {u.id: u for u in accounts}
+    user_id = st.selectbox(
+        "Compte",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i].login} ({by_id[i].display_name})",
+        key="edit_user",
+    )
+    target = by_id[user_id]
+    cols = st.columns(2)
+    with cols[0], st.form("user_role"):
+        new_role = st.selectbox(
+            "Rôle",
+            ROLES,
+            index=ROLES.index(Role(target.role)),
+            format_func=lambda r: strings.ROLE_LABELS[r],
+        )
+        if st.form_submit_button("Changer le rôle"):
+            _run("Rôle modifié.", lambda s: users.set_role(s, admin, target.id, new_role))
+    with cols[1], st.form("user_active"):
+        st.write("Compte actif" if target.active else "Compte désactivé")
+        label = "Désactiver le compte" if target.active else "Réactiver le compte"
+        if st.form_submit_button(label):
+            _run(
+                "Compte désactivé : ses sessions sont fermées."
+                if target.active
+                else "Compte réactivé.",
+                lambda s: users.set_active(s, admin, target.id, not target.active),
+            )
+    with st.form("user_password", clear_on_submit=True):
+        st.write("Réinitialiser le mot de passe")
+        new = st.text_input("Nouveau mot de passe", type="password")
+        again = st.text_input("Confirmer le nouveau mot de passe", type="password")
+        if st.form_submit_button("Réinitialiser"):
+            _run(
+                "Mot de passe réinitialisé : les sessions de ce compte sont fermées.",
+                lambda s: users.reset_password(s, admin, target.id, new, again),
+            )
+    if Role(target.role) == Role.PILOT and actions:
+        with st.form("pilot_actions"):
+            labels = {a.id: f"{a.code} – {a.title}" for a in actions}
+            chosen = st.multiselect(
+                "Actions dont ce compte est le pilote",
+                list(labels),
+                default=[a.id for a in actions if a.pilot_user_id == target.id],
+                format_func=labels.__getitem__,
+            )
+            if st.form_submit_button("Enregistrer les actions pilotées"):
+                _run(
+                    "Actions pilotées enregistrées.",
+                    lambda s: users.link_pilot_actions(s, admin, target.id, plan_id, chosen),
+                )
