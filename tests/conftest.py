@@ -121,7 +121,11 @@ def add_user(engine: Engine, role: str, login: str | None = None, **fields) -> U
     with db.session_scope(engine, write=True) as session:
         admin = users.system_actor("tests")
         return users.create_user(
-            session, admin, login=login or role, role=role, password=TEST_PASSWORD,
+            session,
+            admin,
+            login=login or role,
+            role=role,
+            password=TEST_PASSWORD,
             **fields,
         )
 

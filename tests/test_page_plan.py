@@ -1,54 +1,48 @@
-"""Page tests (AppTest): the app on a new database shows the example plan."""
+"""Page tests (AppTest): the plan page on a new database shows the example plan."""
 
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import add_user, session_token
+from tests.pages import actions_table, run_app
 from tracker import db, strings
+from tracker.bootstrap import prepare_database
 from tracker.io.example import load_example
 from tracker.services.app_settings import INITIALISED, set_setting
-
-APP = str(PROJECT_ROOT / "dashboard.py")
+from tracker.services.users import system_actor
 
 
 @pytest.fixture
-def app_db(tmp_path, monkeypatch) -> str:
+def app_engine(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
     monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    return url
+    return db.get_engine(url)
 
 
-def _run() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+@pytest.fixture
+def viewer_token(app_engine) -> str:
+    prepare_database(app_engine)
+    return session_token(app_engine, add_user(app_engine, "viewer"))
 
 
-def _actions_table(at: AppTest):
-    tables = [df.value for df in at.dataframe if "Porteur" in df.value.columns]
-    assert len(tables) == 1
-    return tables[0]
-
-
-def test_new_database_opens_on_the_example_plan_with_its_19_actions(app_db):
-    at = _run()
-    table = _actions_table(at)
+def test_new_database_opens_on_the_example_plan_with_its_19_actions(viewer_token):
+    at = run_app(viewer_token)
+    table = actions_table(at)
     assert len(table) == 19
     for column in ("Code", "Action", "Porteur", "Pilote", "Statut", "Météo", "Avancement"):
         assert column in table.columns
     assert table["Avancement"].between(0, 100).all()
     assert any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
-    assert "exemple" in at.title[0].value.lower()
+    assert at.title[0].value == "Le plan"
+    assert any("exemple illustratif" in t.value for t in at.text)
 
 
-def test_plan_page_shows_stakes_objectives_and_the_progress_chart(app_db):
-    at = _run()
-    subheaders = [s.value for s in at.subheader]
-    assert sum(1 for s in subheaders if s.startswith("Enjeu")) == 2
-    objective_lines = [m.value for m in at.markdown if m.value.startswith("Objectif")]
+def test_plan_page_shows_stakes_objectives_and_the_progress_chart(viewer_token):
+    at = run_app(viewer_token)
+    assert sum(1 for m in at.markdown if m.value == "**Enjeu**") == 2
+    assert {t.value.split(" : ")[0] for t in at.text if " : " in t.value} >= {"E1", "E2"}
+    objective_lines = [t.value for t in at.text if t.value.startswith("Objectif")]
     assert len({line.split(" :")[0] for line in objective_lines}) == 3
     assert len(at.get("plotly_chart")) == 1
     chart_table = next(df.value for df in at.dataframe if "Avancement attendu (%)" in df.value)
@@ -57,31 +51,28 @@ def test_plan_page_shows_stakes_objectives_and_the_progress_chart(app_db):
     assert metrics["Actions"] == "19"
 
 
-def test_statuses_are_shown_with_a_symbol_and_a_label(app_db):
-    table = _actions_table(_run())
-    labels = set(strings.status_label(s) for s in strings.STATUS_LABELS)
-    assert set(table["Statut"]) <= labels
-    assert set(table["Météo"]) <= set(strings.weather_label(w) for w in strings.WEATHER_LABELS)
+def test_statuses_are_shown_with_a_symbol_and_a_label(viewer_token):
+    table = actions_table(run_app(viewer_token))
+    assert set(table["Statut"]) <= {strings.status_label(s) for s in strings.STATUS_LABELS}
+    assert set(table["Météo"]) <= {strings.weather_label(w) for w in strings.WEATHER_LABELS}
 
 
-def test_a_real_plan_shows_no_example_banner(app_db):
-    engine = db.get_engine(app_db)
-    db.upgrade_database(engine)
-    with db.session_scope(engine, write=True) as session:
+def test_a_real_plan_shows_no_example_banner(app_engine):
+    db.upgrade_database(app_engine)
+    with db.session_scope(app_engine, write=True) as session:
         set_setting(session, INITIALISED, "oui")
-        plan = load_example(session)
+        plan = load_example(session, actor=system_actor("tests"))
         plan.is_example = False  # stands for an imported real plan
         session.add(plan)
-    at = _run()
+    at = run_app(session_token(app_engine, add_user(app_engine, "viewer")))
     assert not any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
-    assert len(_actions_table(at)) == 19
+    assert len(actions_table(at)) == 19
 
 
-def test_an_empty_database_says_how_to_load_a_plan(app_db):
-    engine = db.get_engine(app_db)
-    db.upgrade_database(engine)
-    with db.session_scope(engine, write=True) as session:
+def test_an_empty_database_says_how_to_load_a_plan(app_engine):
+    db.upgrade_database(app_engine)
+    with db.session_scope(app_engine, write=True) as session:
         set_setting(session, INITIALISED, "oui")
-    at = _run()
+    at = run_app(session_token(app_engine, add_user(app_engine, "viewer")))
     assert any("Aucun plan" in i.value for i in at.info)
     assert not at.dataframe

@@ -7,7 +7,6 @@ TRACKER_REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser fails.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, add_user
+from tracker import db
+from tracker.bootstrap import prepare_database
 
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("TRACKER_REQUIRE_BROWSER") == "1"
@@ -136,10 +137,33 @@ def stop_app(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def app_server(tmp_path: Path, browser) -> Iterator[AppServer]:  # noqa: ANN001
-    """The app on a brand-new SQLite database in a temp folder."""
+    """The app on a brand-new SQLite database in a temp folder (first run)."""
     server = start_app(tmp_path, f"sqlite:///{tmp_path / 'data' / 'tracker.db'}")
     yield server
     stop_app(server.process)
+
+
+@pytest.fixture
+def seeded_server(tmp_path: Path, browser) -> Iterator[AppServer]:  # noqa: ANN001
+    """The app on a database with the example plan and accounts ``admin`` and ``elu`` (viewer)."""
+    url = f"sqlite:///{tmp_path / 'data' / 'tracker.db'}"
+    engine = db.make_engine(url)
+    prepare_database(engine)
+    add_user(engine, "admin", login="admin")
+    add_user(engine, "viewer", login="elu")
+    engine.dispose()
+    server = start_app(tmp_path, url)
+    yield server
+    stop_app(server.process)
+
+
+def log_in(page, url: str, login: str, password: str) -> None:  # noqa: ANN001
+    """Fill the login form and wait for the app to come back logged in."""
+    page.goto(url)
+    wait_for_script(page)
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_role("button", name="Se connecter").click()
 
 
 @pytest.fixture
@@ -163,14 +187,3 @@ def save_artifact(page, name: str) -> Path:  # noqa: ANN001
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-__all__ = [
-    "AppServer",
-    "free_port",
-    "save_artifact",
-    "shutil",
-    "start_app",
-    "stop_app",
-    "wait_for_script",
-]

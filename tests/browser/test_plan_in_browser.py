@@ -1,8 +1,9 @@
-"""The app in a real browser: first run on a new database, and a restart."""
+"""The plan in a real browser, and a restart of the app that keeps everything."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import save_artifact, start_app, stop_app, wait_for_script
+from tests.browser.conftest import log_in, save_artifact, start_app, stop_app, wait_for_script
+from tests.conftest import TEST_PASSWORD
 
 
 def _check_plan_page(page) -> None:  # noqa: ANN001
@@ -16,24 +17,25 @@ def _check_plan_page(page) -> None:  # noqa: ANN001
     assert page.get_by_role("heading", name="Les actions").count() == 1
 
 
-def test_first_run_shows_the_example_plan_table_and_chart(app_server, page):
-    page.goto(app_server.url)
+def test_plan_shows_the_example_table_and_chart(seeded_server, page):
+    log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
     _check_plan_page(page)
-    # The table holds the 19 actions: Streamlit exposes its size to assistive tech.
     grid = page.locator("[data-testid='stDataFrame'] >> visible=true").last.locator("[role='grid']")
     assert grid.get_attribute("aria-rowcount") == "20"  # header + 19 actions
     save_artifact(page, "plan.png")
     assert page.dialogs == []
 
 
-def test_stopping_and_restarting_the_app_keeps_the_data(app_server, page, tmp_path):
-    page.goto(app_server.url)
+def test_stopping_and_restarting_the_app_keeps_data_and_login(seeded_server, page, tmp_path):
+    log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
     _check_plan_page(page)
-    stop_app(app_server.process)
-    restarted = start_app(tmp_path, app_server.database_url)
+    stop_app(seeded_server.process)
+    restarted = start_app(tmp_path, seeded_server.database_url)
     try:
+        # Cookies ignore the port: the session cookie set by the first server is sent
+        # to the restarted one, whose database still holds the session.
         page.goto(restarted.url)
         _check_plan_page(page)
-        assert "Le plan d'exemple" not in restarted.log.read_text()
+        assert page.get_by_text("Connecté : elu").count() == 1
     finally:
         stop_app(restarted.process)

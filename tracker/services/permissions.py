@@ -72,6 +72,8 @@ def can_edit_action(actor: User | None, action: Action) -> bool:
     return (
         has_permission(actor, Permission.EDIT_OWN_ACTIONS)
         and actor is not None
+        # An unsaved account (id None) must not match an unassigned action.
+        and action.pilot_user_id is not None
         and action.pilot_user_id == actor.id
     )
 

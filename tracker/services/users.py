@@ -615,4 +615,6 @@ def unsign(value: str | None, secret: bytes) -> str | None:
         return None
     token, mac = value.rsplit(".", 1)
     expected = hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
-    return token if hmac.compare_digest(mac, expected) else None
+    # Compared as bytes: compare_digest raises TypeError on non-ASCII str,
+    # and a cookie can carry anything.
+    return token if hmac.compare_digest(mac.encode(), expected.encode()) else None

@@ -19,7 +19,6 @@ from tracker.services import users
 from tracker.services.app_settings import read_settings
 from tracker.settings import get_settings
 from tracker.ui import context
-from tracker.ui.components import md_escape
 
 COOKIE_NAME = "tracker_session"
 AUTH_PATH = "/tracker-auth"
@@ -87,7 +86,7 @@ def _log_in(user: User) -> None:
     with db.session_scope(context.engine(), write=True) as session:
         token, code = users.start_session(session, user)
     st.session_state[_SESSION_KEY] = token
-    st.success(f"Bienvenue, {md_escape(user.display_name or user.login)}.")
+    st.success("Connexion réussie.")
     # Persist the session in an HttpOnly cookie (survives a page reload).
     target = f"{AUTH_PATH}/session?code={code}"
     _navigate(target)
@@ -176,9 +175,8 @@ def login_page() -> None:
 def user_badge(user: User) -> None:
     """Who is logged in, in the sidebar, with the logout button."""
     with st.sidebar:
-        st.caption(
-            f"Connecté : {md_escape(user.display_name or user.login)} "
-            f"({strings.ROLE_LABELS[Role(user.role)]})"
+        st.text(
+            f"Connecté : {user.display_name or user.login} ({strings.ROLE_LABELS[Role(user.role)]})"
         )
         if st.button("Se déconnecter", key="logout"):
             log_out()

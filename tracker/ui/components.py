@@ -14,8 +14,17 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
 
 
 def md_escape(text: str) -> str:
-    """Text from the database shown literally in Markdown (no formatting, no HTML)."""
+    """Text escaped for Markdown (no formatting, no HTML).
+
+    Streamlit's Markdown still turns "--" into a dash, so text typed by users
+    is shown with :func:`plain` instead; this is for short labels only.
+    """
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def plain(text: str) -> None:
+    """Text typed by a user, shown exactly as typed: never Markdown, never HTML."""
+    st.text(text)
 
 
 def example_banner(is_example: bool) -> None:

@@ -9,7 +9,7 @@ from tracker import charts, strings
 from tracker.formats import format_date, format_percent
 from tracker.services.plans import PlanStructure, progress_by_objective
 from tracker.ui import context, data
-from tracker.ui.components import chart_with_table, example_banner, md_escape
+from tracker.ui.components import chart_with_table, example_banner, plain
 
 
 def _actions_table(structure: PlanStructure) -> pd.DataFrame:
@@ -49,7 +49,10 @@ def _objectives_table(structure: PlanStructure) -> pd.DataFrame:
 
 
 def _header(structure: PlanStructure) -> None:
-    st.title(md_escape(structure.name))
+    # Headings hold only fixed text: Streamlit turns "--" into a dash in headings,
+    # and user text must be shown exactly as typed.
+    st.title("Le plan")
+    plain(structure.name)
     example_banner(structure.is_example)
     facts = []
     if structure.adopted_on:
@@ -58,9 +61,9 @@ def _header(structure: PlanStructure) -> None:
         facts.append(structure.deliberation_ref)
     facts.append(f"Période {structure.first_year}-{structure.last_year}")
     facts.append("Commun à : " + ", ".join(structure.collectivities))
-    st.caption(md_escape(" · ".join(facts)))
+    plain(" · ".join(facts))
     if structure.description:
-        st.text(structure.description)
+        plain(structure.description)
 
 
 def _structure_section(structure: PlanStructure) -> None:
@@ -70,13 +73,15 @@ def _structure_section(structure: PlanStructure) -> None:
     columns = st.columns(max(len(structure.stakes), 1))
     for column, stake in zip(columns, structure.stakes, strict=False):
         with column, st.container(border=True):
-            st.subheader(md_escape(f"Enjeu {stake.code} : {stake.title}"))
+            st.markdown("**Enjeu**")
+            plain(f"{stake.code} : {stake.title}")
             if stake.description:
-                st.caption(md_escape(stake.description))
+                plain(stake.description)
+            st.markdown("**Objectifs**")
             for code in stake.objective_codes:
                 o = objectives[code]
                 n = int(counts.get(code, 0))
-                st.markdown(md_escape(f"Objectif {o.code} : {o.title}") + f" ({n} actions)")
+                plain(f"Objectif {o.code} : {o.title} ({n} actions)")
 
 
 def render() -> None:

@@ -75,7 +75,12 @@ def render() -> None:
             "Adresse électronique",
             help="Nécessaire pour se connecter avec le compte de la collectivité.",
         )
-        role = cols[1].selectbox("Rôle", ROLES, format_func=lambda r: strings.ROLE_LABELS[r])
+        role = cols[1].selectbox(
+            "Rôle",
+            ROLES,
+            index=ROLES.index(Role.VIEWER),
+            format_func=lambda r: strings.ROLE_LABELS[r],
+        )
         password = cols[0].text_input(
             "Mot de passe",
             type="password",

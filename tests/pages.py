@@ -1,0 +1,41 @@
+"""Helpers for page tests (AppTest)."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import PROJECT_ROOT
+
+APP = str(PROJECT_ROOT / "dashboard.py")
+SESSION_KEY = "auth_session"
+
+
+def run_app(token: str | None = None, at: AppTest | None = None) -> AppTest:
+    """Run the app (logged in with a session token if given); fail on any exception."""
+    if at is None:
+        at = AppTest.from_file(APP, default_timeout=60)
+        if token is not None:
+            at.session_state[SESSION_KEY] = token
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def page_titles(at: AppTest) -> list[str]:
+    """The pages the navigation offers (what st.navigation registered for this session)."""
+    return [page["page_name"] for page in at._registered_pages.values()]
+
+
+def actions_table(at: AppTest):
+    tables = [df.value for df in at.dataframe if "Porteur" in df.value.columns]
+    assert len(tables) == 1
+    return tables[0]
+
+
+def open_page(at: AppTest, title: str) -> AppTest:
+    """Go to a page by its navigation title, as a click in the sidebar would.
+
+    AppTest.switch_page only knows file pages; this sets the same page hash.
+    """
+    at._page_hash = next(h for h, p in at._registered_pages.items() if p["page_name"] == title)
+    return run_app(at=at)
