@@ -197,3 +197,53 @@ def test_an_admin_page_is_unreachable_for_a_viewer_even_by_its_address(app_engin
     at = run_app(at=at)
     assert "Utilisateurs" not in [t.value for t in at.title]
     assert len(actions_table(at)) == 19  # the default page is shown instead
+
+
+SSO_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "secret-de-test",
+        "client_id": "tracker",
+        "client_secret": "secret-de-test",
+        "server_metadata_url": "https://idp.example.org/.well-known/openid-configuration",
+    }
+}
+
+
+def _sso_app(email: str | None, logged_in: bool = True):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets.update(SSO_SECRETS)
+    at.user = {"is_logged_in": logged_in, "email": email} if logged_in else {"is_logged_in": False}
+    return run_app(at=at)
+
+
+def test_single_sign_on_button_appears_only_when_configured(app_engine):
+    add_user(app_engine, "admin")
+    assert "Se connecter avec le compte de la collectivité" not in [
+        b.label for b in run_app().button
+    ]
+    at = _sso_app(None, logged_in=False)
+    assert "Se connecter avec le compte de la collectivité" in [b.label for b in at.button]
+
+
+def test_single_sign_on_identity_gets_the_role_of_the_matching_account(app_engine):
+    add_user(app_engine, "admin", login="admin", email="dsi@cahors.fr")
+    assert page_titles(_sso_app("DSI@cahors.fr")) == ADMIN_PAGES
+
+
+@pytest.mark.parametrize("disabled", [False, True], ids=["unknown_email", "disabled_account"])
+def test_single_sign_on_refuses_unknown_or_disabled_accounts(app_engine, disabled):
+    admin = add_user(app_engine, "admin")
+    viewer = add_user(app_engine, "viewer", email="elu@cahors.fr")
+    if disabled:
+        with db.session_scope(app_engine, write=True) as session:
+            users.set_active(session, admin, viewer.id, False)
+    at = _sso_app("elu@cahors.fr" if disabled else "inconnu@cahors.fr")
+    assert page_titles(at) == ["Connexion"]
+    message = at.error[0].value
+    assert ("désactivé" in message) if disabled else ("Aucun compte actif" in message)
+    assert not at.dataframe

@@ -700,6 +700,16 @@ def test_a_pilot_given_another_role_is_unlinked_from_their_actions(engine, examp
 
     linked = {code: p for code, p in _pilot_of(engine, example_plan.id).items() if p}
     assert linked == {codes[2]: other.id}
+    with db.session_scope(engine) as session:
+        unlinks = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.entity == "action",
+                AuditEntry.field == "pilot_user_id",
+                AuditEntry.old_value == str(pilot.id),
+                AuditEntry.new_value.is_(None),
+            )
+        ).all()
+    assert len(unlinks) == 2  # both unlinked actions are in the history
 
 
 # --------------------------------------------------------------------------

@@ -50,6 +50,20 @@ def test_log_in_reach_the_plan_and_log_out(seeded_server, page):
     assert page.get_by_text("Connecté :").count() == 0
 
 
+def test_a_tampered_session_cookie_is_refused(seeded_server, page):
+    log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
+    page.get_by_text("Connecté : elu").wait_for(timeout=30_000)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "tracker_session")
+    token, signature = cookie["value"].rsplit(".", 1)
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")  # another token, same signature
+    page.context.clear_cookies()
+    page.context.add_cookies([{**cookie, "value": f"{forged}.{signature}"}])
+    page.reload()
+    wait_for_script(page)
+    page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
+    assert page.get_by_text("Connecté :").count() == 0
+
+
 def test_a_viewer_typing_an_admin_address_does_not_reach_it(seeded_server, page):
     log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
     page.get_by_text("Connecté : elu").wait_for(timeout=30_000)

@@ -281,9 +281,20 @@ def set_role(session: Session, actor: User | None, user_id: int, role: Role | st
     user.role = role
     if role != Role.PILOT:
         # Only pilots are linked to actions.
-        session.execute(
-            sa.update(Action).where(Action.pilot_user_id == user.id).values(pilot_user_id=None)
-        )
+        for action in session.exec(select(Action).where(Action.pilot_user_id == user.id)):
+            audit.record(
+                session,
+                actor=actor,
+                entity="action",
+                entity_id=action.id,
+                plan_id=action.plan_id,
+                operation="modification",
+                field="pilot_user_id",
+                old=user.id,
+                new=None,
+            )
+            action.pilot_user_id = None
+            session.add(action)
     session.add(user)
     bump_revision(session)
     return user
