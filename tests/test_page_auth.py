@@ -14,8 +14,9 @@ from tracker.services import users
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
 
-EVERYONE = ["Le plan", "Mon compte"]
-ADMIN_PAGES = [*EVERYONE, "Utilisateurs", "Réglages"]
+EVERYONE = ["Le plan", "Actions", "Fiche action", "Mon compte"]
+UPDATERS = ["Le plan", "Actions", "Fiche action", "Mise à jour groupée", "Mon compte"]
+ADMIN_PAGES = [*UPDATERS, "Utilisateurs", "Réglages"]
 
 
 @pytest.fixture
@@ -94,13 +95,13 @@ def test_logging_in_through_the_form_opens_the_plan(app_engine):
     add_user(app_engine, "editor", login="mission")
     at = _login(run_app(), "mission", TEST_PASSWORD)
     at = run_app(at=at)
-    assert page_titles(at) == EVERYONE
+    assert page_titles(at) == UPDATERS
     assert len(actions_table(at)) == 19
 
 
 @pytest.mark.parametrize(
     ("role", "pages"),
-    [("admin", ADMIN_PAGES), ("editor", EVERYONE), ("pilot", EVERYONE), ("viewer", EVERYONE)],
+    [("admin", ADMIN_PAGES), ("editor", UPDATERS), ("pilot", UPDATERS), ("viewer", EVERYONE)],
 )
 def test_navigation_offers_the_pages_of_each_role(app_engine, role, pages):
     at = run_app(session_token(app_engine, add_user(app_engine, role)))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_decimal
 
 LOCALE = "fr_FR"
+# Timestamps are stored in UTC and shown in the collectivities' time zone.
+TIMEZONE = "Europe/Paris"
 
 
 def format_number(value: float | int | None, decimals: int = 0) -> str:
@@ -38,3 +41,10 @@ def format_date(value: date | None) -> str:
     if value is None:
         return ""
     return _babel_date(value, format="d MMM y", locale=LOCALE)
+
+
+def format_datetime(value: datetime | None) -> str:
+    """``28 nov. 2026 à 21:40``, in Paris time; an empty string for None."""
+    if value is None:
+        return ""
+    return _babel_datetime(value, format="d MMM y 'à' HH:mm", tzinfo=TIMEZONE, locale=LOCALE)

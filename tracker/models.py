@@ -631,8 +631,14 @@ class AuditEntry(SQLModel, table=True):
     # Kept as text so history stays readable if the account is renamed.
     user_login: str = Field(default="", max_length=120)
     plan_id: int | None = _fk("plan.id", ondelete="SET NULL", nullable=True)
+    # The action an entry concerns (the action itself, its milestones, notes,
+    # budget lines...), so that an action's full history is one query.
+    action_id: int | None = _fk("action.id", ondelete="SET NULL", nullable=True)
     entity: str = Field(max_length=40)
     entity_id: int | None = None
+    # The entity's version after the change (optimistic locking): a refused save
+    # lists the changes made since the version the user started from.
+    entity_version: int | None = None
     operation: str = Field(max_length=40)
     field: str | None = Field(default=None, max_length=80)
     old_value: str | None = None

@@ -135,3 +135,35 @@ def health_label(health: Health | str) -> str:
     """The health in French, with its symbol."""
     health = Health(health)
     return f"{HEALTH_SYMBOLS[health]} {HEALTH_LABELS[health]}"
+
+
+# The fields of an action, as forms, history and messages name them.
+FIELD_LABELS: dict[str, str] = {
+    "title": "Titre",
+    "description": "Description",
+    "status": "Statut",
+    "weather": "Météo",
+    "progress": "Avancement",
+    "progress_mode": "Mode d'avancement",
+    "priority": "Priorité",
+    "start_date": "Début",
+    "planned_end_date": "Fin prévue",
+    "actual_end_date": "Fin réelle",
+    "pilot_name": "Pilote",
+    "pilot_function": "Fonction du pilote",
+    "pilot_user_id": "Compte du pilote",
+    "service": "Service",
+    "elected_referent": "Élu référent",
+    "partners": "Partenaires",
+    "update_period_days": "Périodicité de mise à jour (jours)",
+    "archived": "Archivée",
+    "due_date": "Échéance",
+    "done_date": "Réalisé le",
+    "weight": "Poids",
+    "position": "Ordre",
+    "role": "Rôle",
+    "active": "Actif",
+    "password_hash": "Mot de passe",
+    "public_view": "Consultation publique",
+    "upload_limit_mb": "Taille maximale des fichiers (Mo)",
+}

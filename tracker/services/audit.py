@@ -37,16 +37,26 @@ def record(
     entity_id: int | None,
     operation: str,
     plan_id: int | None = None,
+    action_id: int | None = None,
+    entity_version: int | None = None,
     field: str | None = None,
     old: Any = None,
     new: Any = None,
     context: str = "",
 ) -> AuditEntry:
-    """Add one audit entry to the session (flushed with the caller's transaction)."""
+    """Add one audit entry to the session (flushed with the caller's transaction).
+
+    ``action_id`` ties entries about an action's milestones, notes or budget
+    lines to the action; for the action itself it is its own id.
+    """
+    if entity == "action" and action_id is None:
+        action_id = entity_id
     entry = AuditEntry(
         user_id=actor.id if actor is not None else None,
         user_login=actor.login if actor is not None else SYSTEM_LOGIN,
         plan_id=plan_id,
+        action_id=action_id,
+        entity_version=entity_version,
         entity=entity,
         entity_id=entity_id,
         operation=operation,

@@ -11,6 +11,7 @@ Roles:
 from __future__ import annotations
 
 import enum
+from typing import Protocol
 
 from tracker.errors import PermissionDenied
 from tracker.models import Action, Role, User
@@ -24,6 +25,7 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "gérer les utilisateurs"
     MANAGE_SETTINGS = "modifier les réglages"
     CLOSE_BUDGET_YEAR = "clôturer ou rouvrir un exercice budgétaire"
+    RESTORE_ACTION = "restaurer une action archivée"
 
 
 _EDITOR = {Permission.READ, Permission.EDIT_PLAN, Permission.EDIT_OWN_ACTIONS, Permission.ADD_NOTE}
@@ -44,6 +46,7 @@ _REFUSALS = {
     Permission.MANAGE_SETTINGS: "Seuls les administrateurs peuvent modifier les réglages.",
     Permission.CLOSE_BUDGET_YEAR: "Seuls les administrateurs peuvent clôturer ou rouvrir "
     "un exercice budgétaire.",
+    Permission.RESTORE_ACTION: "Seuls les administrateurs peuvent restaurer une action archivée.",
 }
 
 
@@ -65,7 +68,13 @@ def require(actor: User | None, permission: Permission) -> User:
     return actor
 
 
-def can_edit_action(actor: User | None, action: Action) -> bool:
+class PilotedAction(Protocol):
+    """Anything that says who pilots an action (the Action row, or a row read from it)."""
+
+    pilot_user_id: int | None
+
+
+def can_edit_action(actor: User | None, action: PilotedAction) -> bool:
     """Editors and admins edit every action; a pilot only the actions linked to them."""
     if has_permission(actor, Permission.EDIT_PLAN):
         return True

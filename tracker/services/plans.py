@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -498,6 +498,11 @@ class ActionRow:
     weather: Weather
     planned_end_date: date | None
     state: ActionState
+    description: str = ""
+    updated_at: datetime | None = None
+    version: int = 1
+    pilot_user_id: int | None = None
+    progress_mode: ProgressMode = ProgressMode.ENTERED
 
 
 @dataclass(frozen=True)
@@ -611,6 +616,11 @@ def plan_structure(session: Session, plan_id: int, at: date) -> PlanStructure:
             status=a.status,
             weather=a.weather,
             planned_end_date=a.planned_end_date,
+            description=a.description,
+            updated_at=a.updated_at,
+            version=a.version,
+            pilot_user_id=a.pilot_user_id,
+            progress_mode=a.progress_mode,
             state=action_state(
                 status=a.status,
                 weather=a.weather,
@@ -667,4 +677,55 @@ def progress_by_objective(structure: PlanStructure) -> list[ObjectiveProgress]:
                 expected=sum(expected) / len(expected) if expected else None,
             )
         )
+    return result
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    """What the actions page filters on; empty means no filter on that field."""
+
+    stakes: tuple[str, ...] = ()
+    objectives: tuple[str, ...] = ()
+    statuses: tuple[ActionStatus, ...] = ()
+    weathers: tuple[Weather, ...] = ()
+    pilots: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    collectivities: tuple[str, ...] = ()
+    late_only: bool = False
+    update_due_only: bool = False
+    text: str = ""
+
+
+def pilot_label(row: ActionRow) -> str:
+    """How an action's pilot is shown and filtered: their name, else their function."""
+    return row.pilot_name or row.pilot_function
+
+
+def filter_actions(structure: PlanStructure, f: ActionFilter) -> list[ActionRow]:
+    """The plan's actions matching every filter (text: in code, title or description)."""
+    stakes_of = {o.code: set(o.stake_codes) for o in structure.objectives}
+    needle = f.text.strip().casefold()
+    result = []
+    for a in structure.actions:
+        if f.stakes and not stakes_of.get(a.objective_code, set()) & set(f.stakes):
+            continue
+        if f.objectives and a.objective_code not in f.objectives:
+            continue
+        if f.statuses and a.status not in f.statuses:
+            continue
+        if f.weathers and a.weather not in f.weathers:
+            continue
+        if f.pilots and pilot_label(a) not in f.pilots:
+            continue
+        if f.services and a.service not in f.services:
+            continue
+        if f.collectivities and not set(a.carriers) & set(f.collectivities):
+            continue
+        if f.late_only and not a.state.late:
+            continue
+        if f.update_due_only and not a.state.update_due:
+            continue
+        if needle and needle not in f"{a.code}\n{a.title}\n{a.description}".casefold():
+            continue
+        result.append(a)
     return result

@@ -7,6 +7,8 @@ from datetime import date
 import streamlit as st
 
 from tracker import db
+from tracker.errors import NotFoundError
+from tracker.services import actions
 from tracker.services import plans as plan_service
 from tracker.settings import get_settings
 from tracker.ui import context
@@ -22,4 +24,20 @@ def plan_structure(plan_id: int) -> plan_service.PlanStructure:
     """The plan's structure and action states today (recomputed only after a write)."""
     return _plan_structure(
         get_settings().database_url, plan_id, context.revision(), context.today()
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _action_detail(url: str, action_id: int, rev: int, at: date) -> actions.ActionDetail | None:
+    with db.session_scope(db.get_engine(url)) as session:
+        try:
+            return actions.action_detail(session, action_id, at)
+        except NotFoundError:
+            return None
+
+
+def action_detail(action_id: int) -> actions.ActionDetail | None:
+    """One action's page data (None if it does not exist), recomputed after a write."""
+    return _action_detail(
+        get_settings().database_url, action_id, context.revision(), context.today()
     )

@@ -1,0 +1,498 @@
+"""« Fiche action »: every field, milestones, notes, budget, indicators, history — and
+the update form for those allowed to change the action."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from tracker import db, strings
+from tracker.errors import ConflictError, TrackerError
+from tracker.formats import format_date, format_datetime, format_eur, format_number, format_percent
+from tracker.models import ActionStatus, Priority, ProgressMode, Role, User, Weather
+from tracker.services import actions as action_service
+from tracker.services.actions import ActionDetail, MilestoneInput
+from tracker.services.permissions import Permission, can_edit_action, has_permission
+from tracker.ui import auth, context, data, navigation
+from tracker.ui.components import example_banner, plain
+
+_EDITOR_ONLY = (
+    "title",
+    "progress_mode",
+    "priority",
+    "start_date",
+    "planned_end_date",
+    "pilot_name",
+    "pilot_function",
+    "service",
+    "elected_referent",
+    "partners",
+    "update_period_days",
+    "description",
+)
+
+
+def _action_id() -> int | None:
+    raw = st.query_params.get("action", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _key(action_id: int, name: str) -> str:
+    return f"action_{action_id}_{name}"
+
+
+def _info_table(detail: ActionDetail) -> pd.DataFrame:
+    a = detail.action
+    rows = [
+        ("Objectif", f"{detail.objective_code} : {detail.objective_title}"),
+        ("Enjeu(x)", ", ".join(detail.stake_codes)),
+        ("Porteur", " et ".join(detail.carriers)),
+        ("Pilote", a.pilot_name),
+        ("Fonction du pilote", a.pilot_function),
+        ("Service", a.service),
+        ("Élu référent", a.elected_referent),
+        ("Partenaires", a.partners),
+        ("Priorité", strings.PRIORITY_LABELS[a.priority]),
+        ("Début", format_date(a.start_date)),
+        ("Fin prévue", format_date(a.planned_end_date)),
+        ("Fin réelle", format_date(a.actual_end_date)),
+        ("Mode d'avancement", strings.PROGRESS_MODE_LABELS[a.progress_mode]),
+        ("Périodicité de mise à jour", f"{a.update_period_days} jours"),
+        ("Dernière mise à jour", format_datetime(a.updated_at)),
+        ("Version", str(a.version)),
+    ]
+    if a.archived:
+        rows.append(("Archivée", "Oui"))
+    return pd.DataFrame(rows, columns=["Champ", "Valeur"])
+
+
+def _summary(detail: ActionDetail) -> None:
+    a, s = detail.action, detail.state
+    cols = st.columns(5)
+    cols[0].metric("Statut", strings.status_label(a.status))
+    cols[1].metric("Météo", strings.weather_label(a.weather))
+    cols[2].metric("Avancement", format_percent(s.progress))
+    cols[3].metric(
+        "Attendu selon le calendrier", format_percent(s.expected) if s.expected is not None else "–"
+    )
+    cols[4].metric("Santé", strings.health_label(s.health))
+    flags = []
+    if s.late:
+        flags.append("⚠ En retard : la fin prévue est dépassée.")
+    if s.update_due:
+        flags.append(
+            f"⏰ Mise à jour attendue : pas de mise à jour depuis plus de "
+            f"{a.update_period_days} jours."
+        )
+    if a.archived:
+        flags.append("Cette action est archivée.")
+    for flag in flags:
+        st.warning(flag)
+
+
+def _init_form(action_id: int, detail: ActionDetail) -> None:
+    a = detail.action
+    defaults = {
+        "title": a.title,
+        "status": a.status,
+        "weather": a.weather,
+        "progress": a.progress,
+        "progress_mode": a.progress_mode,
+        "priority": a.priority,
+        "start_date": a.start_date,
+        "planned_end_date": a.planned_end_date,
+        "actual_end_date": a.actual_end_date,
+        "pilot_name": a.pilot_name,
+        "pilot_function": a.pilot_function,
+        "service": a.service,
+        "elected_referent": a.elected_referent,
+        "partners": a.partners,
+        "update_period_days": a.update_period_days,
+        "description": a.description,
+        "note": "",
+        "confirm_done": False,
+    }
+    if _key(action_id, "base_version") not in st.session_state:
+        st.session_state[_key(action_id, "base_version")] = a.version
+        for name, value in defaults.items():
+            st.session_state[_key(action_id, name)] = value
+
+
+def _reset_form(action_id: int) -> None:
+    for key in [k for k in st.session_state if str(k).startswith(f"action_{action_id}_")]:
+        del st.session_state[key]
+
+
+def _edit_form(user: User, detail: ActionDetail) -> None:
+    a = detail.action
+    k = lambda name: _key(a.id, name)  # noqa: E731
+    _init_form(a.id, detail)
+    editor = has_permission(user, Permission.EDIT_PLAN)
+    st.header("Mettre à jour l'action")
+    if not editor:
+        st.caption(
+            "En tant que pilote, vous mettez à jour le statut, la météo, l'avancement, "
+            "la date de fin réelle, les jalons et les notes."
+        )
+    if editor:
+        st.text_input("Titre", key=k("title"))
+    cols = st.columns(3)
+    status = cols[0].selectbox(
+        "Statut", list(ActionStatus), key=k("status"), format_func=strings.status_label
+    )
+    cols[1].selectbox("Météo", list(Weather), key=k("weather"), format_func=strings.weather_label)
+    mode = st.session_state[k("progress_mode")]
+    cols[2].number_input(
+        "Avancement (%)",
+        min_value=0,
+        max_value=100,
+        step=5,
+        key=k("progress"),
+        disabled=mode is ProgressMode.MILESTONES,
+        help="Calculé à partir des jalons" if mode is ProgressMode.MILESTONES else None,
+    )
+    newly_done = status is ActionStatus.REALISE and a.status is not ActionStatus.REALISE
+    if newly_done and st.session_state[k("actual_end_date")] is None:
+        st.session_state[k("actual_end_date")] = date.today()  # pre-filled, can be changed
+    cols = st.columns(3)
+    if editor:
+        cols[0].date_input("Début", key=k("start_date"), format="DD/MM/YYYY")
+        cols[1].date_input("Fin prévue", key=k("planned_end_date"), format="DD/MM/YYYY")
+    cols[2].date_input("Fin réelle", key=k("actual_end_date"), format="DD/MM/YYYY")
+    if editor:
+        cols = st.columns(3)
+        cols[0].selectbox(
+            "Mode d'avancement",
+            list(ProgressMode),
+            key=k("progress_mode"),
+            format_func=strings.PROGRESS_MODE_LABELS.__getitem__,
+        )
+        cols[1].selectbox(
+            "Priorité",
+            list(Priority),
+            key=k("priority"),
+            format_func=strings.PRIORITY_LABELS.__getitem__,
+        )
+        cols[2].number_input(
+            "Périodicité de mise à jour (jours)", min_value=1, step=1, key=k("update_period_days")
+        )
+        cols = st.columns(2)
+        cols[0].text_input("Pilote (nom)", key=k("pilot_name"))
+        cols[1].text_input("Fonction du pilote", key=k("pilot_function"))
+        cols[0].text_input("Service", key=k("service"))
+        cols[1].text_input("Élu référent", key=k("elected_referent"))
+        st.text_input("Partenaires", key=k("partners"))
+        st.text_area("Description", key=k("description"))
+    st.text_area(
+        "Note (facultative ; obligatoire pour un abandon : en donner la raison)",
+        key=k("note"),
+        max_chars=action_service.MAX_NOTE_LENGTH,
+    )
+    if newly_done:
+        st.checkbox(
+            "Je confirme que l'action est réalisée : son avancement passera à 100 %.",
+            key=k("confirm_done"),
+        )
+    if not st.button("Enregistrer les modifications", type="primary", key=k("save")):
+        return
+    if newly_done and not st.session_state[k("confirm_done")]:
+        st.warning("Cochez la confirmation : une action réalisée passe à 100 %.")
+        return
+    fields = action_service.PILOT_FIELDS | (set(_EDITOR_ONLY) if editor else set())
+    changes = {name: st.session_state[k(name)] for name in fields}
+    changes["progress"] = int(changes["progress"])
+    if "update_period_days" in changes:
+        changes["update_period_days"] = int(changes["update_period_days"])
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            action_service.update_action(
+                session,
+                user,
+                a.id,
+                expected_version=st.session_state[k("base_version")],
+                changes=changes,
+                note=st.session_state[k("note")],
+            )
+    except ConflictError as exc:
+        st.error(str(exc))
+        # The user's input stays; the next save applies it over the current version.
+        with db.session_scope(context.engine()) as session:
+            st.session_state[k("base_version")] = action_service.get_action(session, a.id).version
+        return
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    _reset_form(a.id)
+    st.session_state["action_saved"] = f"Action {a.code} enregistrée."
+    st.rerun()
+
+
+def _milestones(user: User | None, detail: ActionDetail, editable: bool) -> None:
+    a = detail.action
+    st.header("Jalons")
+    if detail.milestones:
+        table = pd.DataFrame(
+            [
+                {
+                    "Jalon": m.title,
+                    "Échéance": m.due_date,
+                    "Réalisé le": m.done_date,
+                    "Poids": m.weight,
+                    "À signaler": ", ".join(m.flags),
+                }
+                for m in detail.milestones
+            ]
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            key="milestones_table",
+            column_config={
+                "Échéance": st.column_config.DateColumn(format="DD/MM/YYYY"),
+                "Réalisé le": st.column_config.DateColumn(format="DD/MM/YYYY"),
+            },
+        )
+    else:
+        st.info("Aucun jalon.")
+    if not editable:
+        return
+    with st.expander("Modifier les jalons (ajouter, modifier, terminer, réordonner, supprimer)"):
+        source = pd.DataFrame(
+            [
+                {
+                    "N°": m.id,
+                    "Ordre": i + 1,
+                    "Titre": m.title,
+                    "Échéance": m.due_date,
+                    "Réalisé le": m.done_date,
+                    "Poids": m.weight,
+                }
+                for i, m in enumerate(detail.milestones)
+            ],
+            columns=["N°", "Ordre", "Titre", "Échéance", "Réalisé le", "Poids"],
+        )
+        source["Échéance"] = pd.to_datetime(source["Échéance"])
+        source["Réalisé le"] = pd.to_datetime(source["Réalisé le"])
+        edited = st.data_editor(
+            source,
+            num_rows="dynamic",
+            hide_index=True,
+            key=_key(a.id, "milestones_editor"),
+            disabled=["N°"],
+            column_config={
+                "N°": st.column_config.NumberColumn(help="Attribué à l'enregistrement"),
+                "Ordre": st.column_config.NumberColumn(
+                    min_value=1, step=1, help="Changez l'ordre pour réordonner"
+                ),
+                "Titre": st.column_config.TextColumn(required=True),
+                "Échéance": st.column_config.DateColumn(format="DD/MM/YYYY"),
+                "Réalisé le": st.column_config.DateColumn(
+                    format="DD/MM/YYYY", help="Renseignez la date pour terminer le jalon"
+                ),
+                "Poids": st.column_config.NumberColumn(min_value=0, step=1, default=1),
+            },
+        )
+        if st.button("Enregistrer les jalons", key=_key(a.id, "save_milestones")):
+            rows = edited.reset_index(drop=True)
+            rows["_order"] = rows["Ordre"].fillna(len(rows) + 1)
+            rows = rows.sort_values(["_order"], kind="stable")
+            inputs = [
+                MilestoneInput(
+                    id=int(r["N°"]) if pd.notna(r["N°"]) else None,
+                    title=str(r["Titre"] if pd.notna(r["Titre"]) else ""),
+                    due_date=r["Échéance"].date() if pd.notna(r["Échéance"]) else None,
+                    done_date=r["Réalisé le"].date() if pd.notna(r["Réalisé le"]) else None,
+                    weight=int(r["Poids"]) if pd.notna(r["Poids"]) else 1,
+                )
+                for _, r in rows.iterrows()
+            ]
+            try:
+                with db.session_scope(context.engine(), write=True) as session:
+                    warnings = action_service.save_milestones(
+                        session, user, a.id, expected_version=a.version, milestones=inputs
+                    )
+            except TrackerError as exc:
+                st.error(str(exc))
+            else:
+                _reset_form(a.id)
+                st.session_state["action_saved"] = "Jalons enregistrés." + (
+                    " " + " ".join(warnings) if warnings else ""
+                )
+                st.rerun()
+
+
+def _notes(user: User | None, detail: ActionDetail, can_note: bool) -> None:
+    st.header("Notes")
+    if can_note:
+        with st.form(_key(detail.action.id, "note_form"), clear_on_submit=True):
+            text = st.text_area("Nouvelle note", max_chars=action_service.MAX_NOTE_LENGTH)
+            if st.form_submit_button("Ajouter la note"):
+                try:
+                    with db.session_scope(context.engine(), write=True) as session:
+                        action_service.add_note(session, user, detail.action.id, text)
+                except TrackerError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state["action_saved"] = "Note ajoutée."
+                    st.rerun()
+    if not detail.notes:
+        st.info("Aucune note.")
+    for note in detail.notes:
+        with st.container(border=True):
+            st.caption(f"{format_datetime(note.created_at)}")
+            plain(f"{note.author} :")
+            plain(note.text)
+
+
+def _budget(detail: ActionDetail) -> None:
+    st.header("Budget")
+    if not detail.budget_lines:
+        st.info("Aucune ligne budgétaire.")
+    else:
+        lines = pd.DataFrame(
+            [
+                {
+                    "Année": b.year,
+                    "Collectivité": b.collectivity,
+                    "Section": b.section,
+                    "Demandé": format_eur(b.requested_cents),
+                    "Arbitré": format_eur(b.arbitrated_cents),
+                    "Réalisé": format_eur(b.spent_cents),
+                    "Commentaire": b.comment,
+                }
+                for b in detail.budget_lines
+            ]
+        )
+        totals = (
+            f"Total demandé {format_eur(sum(b.requested_cents for b in detail.budget_lines))} · "
+            f"arbitré {format_eur(sum(b.arbitrated_cents or 0 for b in detail.budget_lines))} · "
+            f"réalisé {format_eur(sum(b.spent_cents for b in detail.budget_lines))}"
+        )
+        st.caption(totals)
+        st.dataframe(lines, hide_index=True, key="action_budget")
+    if detail.fundings:
+        st.subheader("Cofinancements")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"Financeur": f, "Montant": format_eur(c), "Statut": s}
+                    for f, c, s in detail.fundings
+                ]
+            ),
+            hide_index=True,
+            key="action_fundings",
+        )
+
+
+def _indicators(detail: ActionDetail) -> None:
+    st.header("Indicateurs liés")
+    if not detail.indicators:
+        st.info("Aucun indicateur lié à cette action.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Code": i.code,
+                    "Indicateur": i.name,
+                    "Dernière valeur": ""
+                    if i.latest_value is None
+                    else (
+                        format_number(i.latest_value, 1) + (" %" if i.unit == "%" else f" {i.unit}")
+                    ),
+                    "Date": format_date(i.latest_date),
+                    "Cible": "" if i.target_value is None else format_number(i.target_value, 1),
+                }
+                for i in detail.indicators
+            ]
+        ),
+        hide_index=True,
+        key="action_indicators",
+    )
+
+
+def _history(detail: ActionDetail) -> None:
+    st.header("Historique")
+    if not detail.history:
+        st.info("Aucun changement enregistré.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Date": format_datetime(h.at),
+                    "Par": h.user,
+                    "Quoi": h.what,
+                    "Changement": h.change,
+                }
+                for h in detail.history
+            ]
+        ),
+        hide_index=True,
+        key="action_history",
+    )
+
+
+def _archive(user: User | None, detail: ActionDetail) -> None:
+    a = detail.action
+    wanted = None
+    if not a.archived and has_permission(user, Permission.EDIT_PLAN):
+        with st.expander("Archiver l'action"):
+            st.caption(
+                "Une action archivée disparaît des tableaux et des calculs ; elle n'est "
+                "jamais supprimée et un administrateur peut la restaurer."
+            )
+            if st.button("Archiver l'action", key=_key(a.id, "archive")):
+                wanted = True
+    can_restore = a.archived and has_permission(user, Permission.RESTORE_ACTION)
+    if can_restore and st.button("Restaurer l'action", key=_key(a.id, "restore")):
+        wanted = False
+    if wanted is None:
+        return
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            action_service.set_archived(session, user, a.id, wanted)
+    except TrackerError as exc:
+        st.error(str(exc))
+    else:
+        _reset_form(a.id)
+        st.session_state["action_saved"] = "Action archivée." if wanted else "Action restaurée."
+        st.rerun()
+
+
+def render() -> None:
+    st.page_link(navigation.actions_page(), label="Retour aux actions", icon="⬅️")
+    st.title("Fiche action")
+    action_id = _action_id()
+    detail = data.action_detail(action_id) if action_id is not None else None
+    if detail is None:
+        st.error("Cette action n'existe pas. Choisissez-en une dans la liste des actions.")
+        return
+    user = auth.current_user()
+    a = detail.action
+    structure = data.plan_structure(a.plan_id)
+    example_banner(structure.is_example)
+    plain(f"{a.code} — {a.title}")
+    saved = st.session_state.pop("action_saved", None)
+    if saved:
+        st.success(saved)
+    _summary(detail)
+    st.header("Informations")
+    info = _info_table(detail)
+    st.dataframe(info, hide_index=True, key="action_info", height=38 + 35 * len(info))
+    if a.description:
+        st.subheader("Description")
+        plain(a.description)
+    editable = user is not None and not a.archived and can_edit_action(user, a)
+    if editable:
+        _edit_form(user, detail)
+    elif user is not None and Role(user.role) == Role.PILOT and not a.archived:
+        st.info("Cette action n'est pas liée à votre compte : vous pouvez la consulter.")
+    _milestones(user, detail, editable)
+    _notes(user, detail, editable and has_permission(user, Permission.ADD_NOTE))
+    _budget(detail)
+    _indicators(detail)
+    _history(detail)
+    _archive(user, detail)

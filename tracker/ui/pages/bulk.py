@@ -1,0 +1,143 @@
+"""« Mise à jour groupée »: status, météo, progress and a comment for many actions,
+saved in one transaction — typically just before a steering committee."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from tracker import db, strings
+from tracker.errors import TrackerError
+from tracker.models import ActionStatus, ProgressMode, Weather
+from tracker.services import actions as action_service
+from tracker.services.permissions import can_edit_action
+from tracker.ui import auth, context, data
+from tracker.ui.components import example_banner
+
+_BASE = "bulk_base"  # the table as loaded: what the user edits, and the versions it shows
+_STATUS = {strings.status_label(s): s for s in ActionStatus}
+_WEATHER = {strings.weather_label(w): w for w in Weather}
+COLUMNS = ["N°", "Version", "Code", "Action", "Statut", "Météo", "Avancement", "Commentaire"]
+
+
+def load_table(plan_id: int) -> pd.DataFrame:
+    """The editable table of the actions this user may update (a snapshot)."""
+    user = auth.current_user()
+    structure = data.plan_structure(plan_id)
+    rows = [a for a in structure.actions if can_edit_action(user, a)]
+    return pd.DataFrame(
+        [
+            {
+                "N°": a.id,
+                "Version": a.version,
+                "Code": a.code,
+                "Action": a.title,
+                "Statut": strings.status_label(a.status),
+                "Météo": strings.weather_label(a.weather),
+                "Avancement": a.state.progress,
+                "Commentaire": "",
+            }
+            for a in rows
+        ],
+        columns=COLUMNS,
+    )
+
+
+def changed_rows(base: pd.DataFrame, edited: pd.DataFrame) -> list[action_service.BulkRow]:
+    """The rows the user changed (or commented), as service inputs."""
+    result = []
+    for (_, before), (_, after) in zip(base.iterrows(), edited.iterrows(), strict=True):
+        status = _STATUS.get(after["Statut"]) if after["Statut"] != before["Statut"] else None
+        weather = _WEATHER.get(after["Météo"]) if after["Météo"] != before["Météo"] else None
+        progress = None
+        if after["Avancement"] != before["Avancement"]:
+            progress = int(after["Avancement"]) if pd.notna(after["Avancement"]) else -1
+        comment = after["Commentaire"] if isinstance(after["Commentaire"], str) else ""
+        if status is None and weather is None and progress is None and not comment.strip():
+            continue
+        result.append(
+            action_service.BulkRow(
+                action_id=int(before["N°"]),
+                expected_version=int(before["Version"]),
+                status=status,
+                weather=weather,
+                progress=progress,
+                comment=comment,
+            )
+        )
+    return result
+
+
+def render() -> None:
+    st.title("Mise à jour groupée")
+    plan_id = context.selected_plan_id()
+    if plan_id is None:
+        st.info("Aucun plan n'est enregistré.")
+        return
+    structure = data.plan_structure(plan_id)
+    example_banner(structure.is_example)
+    st.caption(
+        "Modifiez le statut, la météo, l'avancement et ajoutez un commentaire (enregistré comme "
+        "note) pour plusieurs actions, puis enregistrez : tout est enregistré en une fois, ou "
+        "rien si une ligne est invalide. Une action passée « Réalisé » prend la date du jour "
+        "comme fin réelle et 100 % d'avancement ; un abandon demande un commentaire."
+    )
+    saved = st.session_state.pop("bulk_saved", None)
+    if saved:
+        st.success(saved)
+    key = f"{_BASE}_{plan_id}"
+    if key not in st.session_state:
+        st.session_state[key] = load_table(plan_id)
+    base: pd.DataFrame = st.session_state[key]
+    if base.empty:
+        st.info("Aucune action ne vous est confiée dans ce plan.")
+        return
+    milestone_codes = {
+        a.code
+        for a in structure.actions
+        if a.id in set(base["N°"]) and a.progress_mode is ProgressMode.MILESTONES
+    }
+    if milestone_codes:
+        st.caption(
+            "Avancement calculé à partir des jalons (ne pas le modifier ici) : "
+            + ", ".join(sorted(milestone_codes))
+            + "."
+        )
+    edited = st.data_editor(
+        base,
+        hide_index=True,
+        key=f"bulk_editor_{plan_id}",
+        num_rows="fixed",
+        disabled=["N°", "Version", "Code", "Action"],
+        column_order=["Code", "Action", "Statut", "Météo", "Avancement", "Commentaire"],
+        column_config={
+            "Action": st.column_config.TextColumn(width="large"),
+            "Statut": st.column_config.SelectboxColumn(options=list(_STATUS), required=True),
+            "Météo": st.column_config.SelectboxColumn(options=list(_WEATHER), required=True),
+            "Avancement": st.column_config.NumberColumn(
+                min_value=0, max_value=100, step=1, format="%d %%"
+            ),
+            "Commentaire": st.column_config.TextColumn(width="large"),
+        },
+    )
+    cols = st.columns(2)
+    if cols[1].button("Recharger le tableau (abandonner les saisies)"):
+        del st.session_state[key]
+        st.session_state.pop(f"bulk_editor_{plan_id}", None)
+        st.rerun()
+    if not cols[0].button("Enregistrer toutes les modifications", type="primary"):
+        return
+    rows = changed_rows(base, edited)
+    if not rows:
+        st.info("Aucune modification à enregistrer.")
+        return
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            count = action_service.bulk_update(session, auth.current_user(), rows)
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    del st.session_state[key]
+    st.session_state.pop(f"bulk_editor_{plan_id}", None)
+    st.session_state["bulk_saved"] = f"{count} action(s) enregistrée(s) en une seule fois."
+    st.rerun()
