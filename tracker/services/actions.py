@@ -81,6 +81,14 @@ _ENUMS = {
     "progress_mode": ProgressMode,
     "priority": Priority,
 }
+# Text columns sized in the schema (VARCHAR(n)): PostgreSQL refuses longer text
+# and SQLite would keep it, so the service refuses it first, in French.
+_MAX_LENGTHS = {
+    name: column.type.length
+    for name, column in Action.__table__.columns.items()
+    if name in EDITOR_FIELDS and name not in _ENUMS and getattr(column.type, "length", None)
+}
+_MILESTONE_TITLE_LENGTH = Milestone.__table__.columns["title"].type.length
 
 
 # --------------------------------------------------------------------------
@@ -172,6 +180,13 @@ def _check_rules(
     title = values["title"]
     if not str(title).strip():
         problems.append("Le titre de l'action ne peut pas être vide.")
+    for name, limit in _MAX_LENGTHS.items():
+        text = values[name]
+        if text != getattr(action, name) and isinstance(text, str) and len(text) > limit:
+            problems.append(
+                f"« {strings.FIELD_LABELS[name]} » ne peut pas dépasser {limit} caractères "
+                f"(saisi : {len(text)})."
+            )
     progress = values["progress"]
     if not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= 100:
         problems.append(
@@ -431,6 +446,11 @@ def save_milestones(
     for position, m in enumerate(milestones, start=1):
         if not (m.title or "").strip():
             problems.append(f"Jalon n°{position} : le titre est vide.")
+        elif len(m.title.strip()) > _MILESTONE_TITLE_LENGTH:
+            problems.append(
+                f"Jalon n°{position} : le titre ne peut pas dépasser "
+                f"{_MILESTONE_TITLE_LENGTH} caractères."
+            )
         if not isinstance(m.weight, int) or isinstance(m.weight, bool) or m.weight < 0:
             problems.append(f"Jalon n°{position} : le poids doit être un entier positif ou nul.")
         if m.done_date and m.done_date > today:
@@ -581,11 +601,11 @@ def bulk_update(
         changes: dict[str, Any] = {}
         try:
             if row.status is not None:
-                changes["status"] = ActionStatus(getattr(row.status, "value", row.status))
+                changes["status"] = _normalise("status", row.status)
             if row.weather is not None:
-                changes["weather"] = Weather(getattr(row.weather, "value", row.weather))
-        except ValueError as exc:
-            problems.append(f"{where} : valeur inconnue ({exc}).")
+                changes["weather"] = _normalise("weather", row.weather)
+        except ValidationError as exc:
+            problems.append(f"{where} : {exc.message}")
             continue
         if row.progress is not None:
             changes["progress"] = row.progress
