@@ -310,3 +310,14 @@ def test_bulk_update_with_a_bad_row_saves_nothing_and_lists_it(app_engine):
     assert {c: _action(app_engine, c).version for c in ("2.2", "3.1")} == before
     with db.session_scope(app_engine) as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Note)).scalar_one() == 0
+
+
+def test_clicking_a_row_opens_the_action_page(app_engine):
+    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "viewer"))), "Actions")
+    table = _list_table(at)
+    row = int(table.index[table["Code"] == "2.4"][0])
+    # What the browser sends when a row is clicked in the table.
+    at.session_state["actions_list"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at = run_app(at=at)
+    assert at.title[0].value == "Fiche action"
+    assert any(t.value.startswith("2.4 — ") for t in at.text)
