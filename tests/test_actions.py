@@ -37,7 +37,7 @@ from tracker.services.actions import (
     set_archived,
     update_action,
 )
-from tracker.services.plans import ActionFilter, filter_actions, plan_structure
+from tracker.services.plans import ActionFilter, PlanStructure, filter_actions, plan_structure
 from tracker.services.revision import current_revision
 
 TODAY = date.today()
@@ -200,7 +200,7 @@ def assert_refused(
     return refused.value
 
 
-def structure(team: Team, at: date = TODAY):
+def structure(team: Team, at: date = TODAY) -> PlanStructure:
     with db.session_scope(team.engine) as session:
         return plan_structure(session, team.plan_id, at)
 
@@ -1299,4 +1299,40 @@ def test_filter_combination_on_the_example_plan(team: Team) -> None:
         text="EN LIGNE",
     )
     assert [a.code for a in filter_actions(structure(team), wanted)] == ["1.2", "1.5", "2.2"]
-    assert filter_actions(structure(team), ActionFilter()) == structure(team).actions
+
+
+def test_an_archived_action_takes_no_note_nor_milestone_change(team: Team) -> None:
+    action = read_action(team, "3.3")
+    with db.session_scope(team.engine, write=True) as session:
+        set_archived(session, team.editor, action.id, True)
+    archived = read_action(team, "3.3")
+    assert_refused(
+        team,
+        ValidationError,
+        lambda s: add_note(s, team.editor, action.id, "Une note."),
+        codes=("3.3",),
+    )
+    assert_refused(
+        team,
+        ValidationError,
+        lambda s: save_milestones(
+            s, team.editor, action.id, expected_version=archived.version, milestones=[]
+        ),
+        codes=("3.3",),
+    )
+
+
+def test_the_same_milestone_twice_in_one_list_is_refused(team: Team) -> None:
+    action = read_action(team, "1.2")
+    with db.session_scope(team.engine) as session:
+        first = session.exec(select(Milestone).where(Milestone.action_id == action.id)).first()
+    twice = [MilestoneInput(id=first.id, title=first.title)] * 2
+    message = assert_refused(
+        team,
+        ValidationError,
+        lambda s: save_milestones(
+            s, team.editor, action.id, expected_version=action.version, milestones=twice
+        ),
+        codes=("1.2",),
+    )
+    assert "deux fois" in str(message)

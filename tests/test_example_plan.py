@@ -127,3 +127,18 @@ def test_milestone_mode_progress_is_derived_from_weights(engine, example_plan):
             done = sum(m.weight for m in milestones if m.done_date and m.done_date <= at)
             row = next(a for a in structure.actions if a.code == action.code)
             assert row.state.progress == round(100 * done / total)
+
+
+def test_a_plan_with_text_too_long_for_its_columns_is_refused_before_writing(engine):
+    from tests.conftest import PROJECT_ROOT
+    from tracker.io.template import read_csv_folder
+    from tracker.services.plans import create_plan
+    from tracker.services.users import system_actor
+
+    data = read_csv_folder(PROJECT_ROOT / "data" / "exemple")
+    data.actions[0].title = "x" * 301
+    before = count_rows(engine)
+    with pytest.raises(ValidationError) as refused, db.session_scope(engine, write=True) as s:
+        create_plan(s, data, actor=system_actor("tests"))
+    assert "Action 1.1 : « Titre » dépasse 300 caractères (301)." in refused.value.details
+    assert count_rows(engine) == before

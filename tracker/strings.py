@@ -139,6 +139,12 @@ def health_label(health: Health | str) -> str:
 
 # The fields of an action, as forms, history and messages name them.
 FIELD_LABELS: dict[str, str] = {
+    "code": "Code",
+    "name": "Nom",
+    "unit": "Unité",
+    "source": "Source",
+    "financer": "Financeur",
+    "deliberation_ref": "Délibération",
     "title": "Titre",
     "description": "Description",
     "status": "Statut",

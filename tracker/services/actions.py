@@ -392,6 +392,8 @@ def add_note(session: Session, actor: User | None, action_id: int, text: str) ->
             f"Vous ne pouvez ajouter des notes qu'aux actions dont vous êtes le pilote ; "
             f"l'action {action.code} ne vous est pas confiée."
         )
+    if action.archived:
+        raise ValidationError(f"L'action {action.code} est archivée : restaurez-la d'abord.")
     if not text or not text.strip():
         raise ValidationError("La note est vide.")
     note = _insert_note(session, actor, action, text)
@@ -441,6 +443,8 @@ def save_milestones(
     today = today or date.today()
     action = get_action(session, action_id)
     require_action_edit(actor, action)
+    if action.archived:
+        raise ValidationError(f"L'action {action.code} est archivée : restaurez-la d'abord.")
     _check_version(session, action, expected_version)
     problems = []
     for position, m in enumerate(milestones, start=1):
@@ -458,6 +462,9 @@ def save_milestones(
     existing = {
         m.id: m for m in session.exec(select(Milestone).where(Milestone.action_id == action.id))
     }
+    ids = [m.id for m in milestones if m.id is not None]
+    if len(ids) != len(set(ids)):
+        problems.append("Un même jalon figure deux fois dans la liste.")
     for m in milestones:
         if m.id is not None and m.id not in existing:
             problems.append(f"Jalon « {m.title} » : introuvable (supprimé entre-temps ?).")

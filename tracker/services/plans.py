@@ -14,6 +14,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from tracker import strings
 from tracker.errors import NotFoundError, ValidationError
 from tracker.models import (
     Action,
@@ -189,9 +190,43 @@ def _duplicates(codes: list[str]) -> list[str]:
     return dup
 
 
+def _too_long(item: object, model: type, where: str) -> list[str]:
+    """Texts longer than their column allows (PostgreSQL would refuse them)."""
+    columns = model.__table__.columns
+    problems = []
+    for f in fields(item):
+        value = getattr(item, f.name)
+        column = columns.get(f.name)
+        limit = getattr(column.type, "length", None) if column is not None else None
+        if limit and isinstance(value, str) and len(value) > limit:
+            label = strings.FIELD_LABELS.get(f.name, f.name)
+            problems.append(f"{where} : « {label} » dépasse {limit} caractères ({len(value)}).")
+    return problems
+
+
 def validate_plan_data(data: PlanData) -> list[str]:
     """Every problem of a plan's data, in French (empty list: valid)."""
-    problems: list[str] = []
+    problems: list[str] = _too_long(data, Plan, "Plan")
+    for name in data.collectivities:
+        if len(name) > Collectivity.__table__.columns["name"].type.length:
+            problems.append(f"Collectivité « {name[:40]}… » : nom trop long.")
+    for label, items, model in (
+        ("Enjeu", data.stakes, Stake),
+        ("Objectif", data.objectives, Objective),
+        ("Action", data.actions, Action),
+        ("Jalon", data.milestones, Milestone),
+        ("Financement", data.fundings, Funding),
+        ("Indicateur", data.indicators, Indicator),
+        ("Mesure", data.measurements, Measurement),
+        ("Référence", data.references, ReferenceValue),
+    ):
+        for item in items:
+            key = (
+                getattr(item, "code", None)
+                or getattr(item, "title", None)
+                or getattr(item, "indicator_code", "")
+            )
+            problems.extend(_too_long(item, model, f"{label} {str(key)[:40]}"))
     if not data.name.strip():
         problems.append("Le plan n'a pas de nom.")
     if not data.collectivities:
