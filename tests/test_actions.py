@@ -1336,3 +1336,35 @@ def test_the_same_milestone_twice_in_one_list_is_refused(team: Team) -> None:
         codes=("1.2",),
     )
     assert "deux fois" in str(message)
+
+
+def test_editor_links_a_pilot_account_from_the_action_and_history_names_it(team: Team) -> None:
+    action = read_action(team, "3.3")
+    with db.session_scope(team.engine, write=True) as session:
+        update_action(
+            session,
+            team.editor,
+            action.id,
+            expected_version=action.version,
+            changes={"pilot_user_id": team.pilot.id},
+        )
+    assert read_action(team, "3.3").pilot_user_id == team.pilot.id
+    with db.session_scope(team.engine) as session:
+        history = action_detail(session, action.id, TODAY).history
+    assert f"Compte du pilote : (vide) → {team.pilot.login}" in [h.change for h in history]
+
+
+def test_only_an_active_pilot_account_can_be_linked_to_an_action(team: Team) -> None:
+    action = read_action(team, "3.3")
+    assert_refused(
+        team,
+        ValidationError,
+        lambda s: update_action(
+            s,
+            team.editor,
+            action.id,
+            expected_version=action.version,
+            changes={"pilot_user_id": team.viewer.id},
+        ),
+        codes=("3.3",),
+    )

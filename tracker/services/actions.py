@@ -36,6 +36,7 @@ from tracker.models import (
     ObjectiveStake,
     Priority,
     ProgressMode,
+    Role,
     Stake,
     User,
     Weather,
@@ -73,6 +74,7 @@ EDITOR_FIELDS = frozenset(
         "elected_referent",
         "partners",
         "update_period_days",
+        "pilot_user_id",
     }
 )
 _ENUMS = {
@@ -377,6 +379,11 @@ def update_action(
         raise ValidationError(f"L'action {action.code} est archivée : restaurez-la d'abord.")
     _check_version(session, action, expected_version)
     values, problems = _prepare(action, actor, changes, note=note, today=today)
+    pilot_id = values["pilot_user_id"]
+    if pilot_id is not None and pilot_id != action.pilot_user_id:
+        pilot = session.get(User, pilot_id)
+        if pilot is None or pilot.role != Role.PILOT or not pilot.active:
+            problems.append("Le compte choisi comme pilote n'est pas un compte de pilote actif.")
     if problems:
         raise ValidationError(f"L'action {action.code} n'a pas été enregistrée.", details=problems)
     _apply(session, actor, action, values, note=note)
@@ -815,22 +822,48 @@ def action_detail(session: Session, action_id: int, at: date) -> ActionDetail:
     # One row per indicator even if two measurements share the latest date.
     seen: set[str] = set()
     indicators = [i for i in indicators if not (i.code in seen or seen.add(i.code))]
+    entries = list(
+        session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action_id == action.id)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        )
+    )
+    # Pilot accounts are stored by id: show their login instead.
+    account_ids = {
+        int(v)
+        for e in entries
+        if e.field == "pilot_user_id"
+        for v in (e.old_value, e.new_value)
+        if v and v.isdigit()
+    }
+    logins = (
+        dict(session.execute(sa.select(User.id, User.login).where(User.id.in_(account_ids))).all())
+        if account_ids
+        else {}
+    )
+
+    def shown(entry: AuditEntry, value: str | None) -> str | None:
+        if entry.field == "pilot_user_id" and value and value.isdigit():
+            return logins.get(int(value), value)
+        return value
+
+    def change(entry: AuditEntry) -> str:
+        if entry.field:
+            return describe_change(
+                entry.field, shown(entry, entry.old_value), shown(entry, entry.new_value)
+            )
+        value = entry.new_value if entry.new_value is not None else entry.old_value
+        return display_value(None, value) if value else ""
+
     history = [
         HistoryView(
             e.at,
             e.user_login,
             _ENTITY_LABELS.get(e.entity, e.entity.capitalize()) + f" — {e.operation}",
-            describe_change(e.field, e.old_value, e.new_value)
-            if e.field
-            else display_value(None, e.new_value if e.new_value is not None else e.old_value)
-            if (e.new_value or e.old_value)
-            else "",
+            change(e),
         )
-        for e in session.exec(
-            select(AuditEntry)
-            .where(AuditEntry.action_id == action.id)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        )
+        for e in entries
     ]
     return ActionDetail(
         action=action,

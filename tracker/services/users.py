@@ -248,6 +248,15 @@ def create_user(
     )
 
 
+def pilot_accounts(session: Session, actor: User | None) -> list[tuple[int, str]]:
+    """Active pilot accounts as (id, name) — what an editor may link to an action."""
+    require(actor, Permission.EDIT_PLAN)
+    rows = session.exec(
+        select(User).where(User.role == Role.PILOT, User.active == sa.true()).order_by(User.login)
+    )
+    return [(u.id, f"{u.display_name or u.login} ({u.login})") for u in rows]
+
+
 def _other_active_admins(session: Session, user: User) -> int:
     return session.execute(
         sa.select(sa.func.count(User.id)).where(

@@ -13,6 +13,7 @@ from tracker.errors import ConflictError, TrackerError
 from tracker.formats import format_date, format_datetime, format_eur, format_number, format_percent
 from tracker.models import ActionStatus, Priority, ProgressMode, Role, User, Weather
 from tracker.services import actions as action_service
+from tracker.services import users
 from tracker.services.actions import ActionDetail, MilestoneInput
 from tracker.services.permissions import Permission, can_edit_action, has_permission
 from tracker.ui import auth, context, data, navigation
@@ -181,6 +182,17 @@ def _edit_form(user: User, detail: ActionDetail) -> None:
         cols = st.columns(2)
         cols[0].text_input("Pilote (nom)", key=k("pilot_name"))
         cols[1].text_input("Fonction du pilote", key=k("pilot_function"))
+        with db.session_scope(context.engine()) as session:
+            accounts = dict(users.pilot_accounts(session, user))
+        if a.pilot_user_id is not None and a.pilot_user_id not in accounts:
+            accounts[a.pilot_user_id] = "(compte désactivé ou non pilote)"
+        st.selectbox(
+            "Compte du pilote (pour qu'il mette à jour l'action)",
+            [None, *accounts],
+            key=k("pilot_user_id"),
+            format_func=lambda i: "Aucun" if i is None else accounts[i],
+        )
+        cols = st.columns(2)
         cols[0].text_input("Service", key=k("service"))
         cols[1].text_input("Élu référent", key=k("elected_referent"))
         st.text_input("Partenaires", key=k("partners"))
