@@ -14,8 +14,10 @@ from tracker.services import users
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
 
-EVERYONE = ["Le plan", "Actions", "Fiche action", "Mon compte"]
-UPDATERS = ["Le plan", "Actions", "Fiche action", "Mise à jour groupée", "Mon compte"]
+EVERYONE = ["Le plan", "Import / export", "Actions", "Fiche action", "Mon compte"]
+UPDATERS = [
+    "Le plan", "Import / export", "Actions", "Fiche action", "Mise à jour groupée", "Mon compte",
+]
 ADMIN_PAGES = [*UPDATERS, "Utilisateurs", "Réglages"]
 
 

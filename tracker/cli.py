@@ -16,7 +16,11 @@ from tracker import db
 from tracker.bootstrap import prepare_database
 from tracker.errors import TrackerError
 from tracker.io.example import example_present, load_example
+from tracker.io.export import write_workbook
+from tracker.io.plan_import import report_lines, run_import
+from tracker.io.workbook import InputFile
 from tracker.models import Role
+from tracker.services import plans as plan_service
 from tracker.services import users
 from tracker.services.app_settings import INITIALISED, set_setting
 from tracker.services.integrity import run_checks
@@ -59,6 +63,36 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path, help="fichier ou dossier de destination")
 
     commands.add_parser("check", help="vérifier l'intégrité et les contraintes de la base")
+
+    imp = commands.add_parser(
+        "import", help="importer un plan (.xlsx, ou un fichier CSV par feuille)"
+    )
+    imp.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FICHIER",
+        help="classeur .xlsx, ou fichiers CSV nommés d'après leur feuille",
+    )
+    imp.add_argument("--plan", default=None, help="nom du plan à créer ou à mettre à jour")
+    imp.add_argument(
+        "--sheet",
+        default=None,
+        help="feuille d'un fichier CSV dont le nom ne la désigne pas (ex. Actions)",
+    )
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="seulement montrer ce qui serait créé, modifié ou refusé",
+    )
+
+    exp = commands.add_parser("export", help="exporter un plan au format du modèle d'import")
+    exp.add_argument("file", type=Path, metavar="FICHIER.xlsx")
+    exp.add_argument(
+        "--plan",
+        default=None,
+        help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
+    )
 
     users_parser = commands.add_parser("users", help="gérer les comptes")
     users_commands = users_parser.add_subparsers(
@@ -200,7 +234,65 @@ def _users(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"init": _init, "backup": _backup, "check": _check, "users": _users}
+def _find_plan_id(session, name: str | None) -> int:  # noqa: ANN001
+    plans = plan_service.list_plans(session)
+    if name is None:
+        if not plans:
+            raise TrackerError("La base ne contient aucun plan.")
+        return plans[0].id
+    for plan in plans:
+        if plan.name == name:
+            return plan.id
+    known = ", ".join(f"« {p.name} »" for p in plans) or "aucun"
+    raise TrackerError(f"Aucun plan ne s'appelle « {name} » (plans existants : {known}).")
+
+
+def _import(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    prepare_database(engine)
+    files = []
+    for path in args.files:
+        if not path.is_file():
+            raise TrackerError(f"Le fichier {path} n'existe pas.")
+        files.append(InputFile(path.name, path.read_bytes()))
+    actor = command_line_actor()
+    with db.session_scope(engine) as session:
+        report, read = run_import(session, actor, files, sheet=args.sheet, plan_name=args.plan)
+    for line in report_lines(report, read):
+        print(line)
+    if not report.ok:
+        print("Import refusé : corrigez le fichier ; rien n'a été enregistré.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.dry_run:
+        print("Essai seulement (--dry-run) : rien n'a été enregistré.")
+        return EXIT_OK
+    with db.session_scope(engine, write=True) as session:
+        run_import(session, actor, files, sheet=args.sheet, plan_name=args.plan, apply=True)
+    print(f"Import enregistré : {report.total_changes} élément(s) créé(s) ou modifié(s).")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    prepare_database(engine)
+    with db.session_scope(engine) as session:
+        data, versions = plan_service.plan_data(session, _find_plan_id(session, args.plan))
+    try:
+        write_workbook(args.file, data, versions)
+    except OSError as exc:
+        raise TrackerError(f"Impossible d'écrire {args.file} : {exc.strerror or exc}") from exc
+    print(f"Plan « {data.name} » exporté dans {args.file}.")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "init": _init,
+    "backup": _backup,
+    "check": _check,
+    "users": _users,
+    "import": _import,
+    "export": _export,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -118,8 +118,15 @@ def parse_int(value: Any, what: str = "nombre entier") -> int | None:
 
 
 def parse_float(value: Any, what: str = "nombre") -> float | None:
+    """A number; ``45 %`` reads as 45, as a cell formatted as a percentage shows it."""
     if is_blank(value):
         return None
+    text = str(value).strip()
+    if isinstance(value, str) and text.endswith("%"):
+        try:
+            return float(_decimal(text[:-1], what))
+        except CellError:
+            raise CellError(f"{what} illisible « {text} »") from None
     return float(_decimal(value, what))
 
 

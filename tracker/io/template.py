@@ -177,6 +177,11 @@ class Problems:
             where += f", colonne « {column} »"
         self.items.append(f"{where} : {reason}")
 
+    def add_file(self, name: str, reason: str, *, tab: str | None = None) -> None:
+        """A problem with a whole file or workbook tab, before any sheet is known."""
+        where = f"Fichier « {name} »" + (f", onglet « {tab} »" if tab is not None else "")
+        self.items.append(f"{where} : {reason}")
+
     def __bool__(self) -> bool:
         return bool(self.items)
 
@@ -212,16 +217,20 @@ def map_headers(
 def rows_from_table(
     sheet: str, table: list[list[Any]], problems: Problems, first_row: int = 1
 ) -> tuple[list[SheetRow], list[str]]:
-    """Turn a table (header row first) into keyed rows, skipping blank rows."""
+    """Turn a table (header row first) into keyed rows, skipping blank rows.
+
+    A row is blank when every column of the template is: what remains in an
+    ignored column (a note, a formula dragged down) does not make a row.
+    """
     if not table:
         problems.add(sheet, None, None, "feuille vide (aucune ligne d'en-tête)")
         return [], []
     mapping, ignored = map_headers(sheet, list(table[0]), problems)
     rows = []
     for offset, raw in enumerate(table[1:], start=1):
-        if all(parsing.is_blank(v) for v in raw):
-            continue
         cells = {col.key: raw[pos] if pos < len(raw) else None for pos, col in mapping.items()}
+        if all(parsing.is_blank(v) for v in cells.values()):
+            continue
         rows.append(SheetRow(number=first_row + offset, cells=cells))
     return rows, ignored
 
@@ -237,13 +246,18 @@ def decode_csv(content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-def sheet_for_filename(path: Path) -> str | None:
-    """The template sheet a CSV file stands for, from its name (``Actions.csv``...)."""
-    key = parsing.normalise_key(path.stem)
+def sheet_named(name: str) -> str | None:
+    """The template sheet a name stands for, in any case, with or without accents."""
+    key = parsing.normalise_key(name)
     for sheet in SHEETS:
         if parsing.normalise_key(sheet) == key:
             return sheet
     return None
+
+
+def sheet_for_filename(path: Path) -> str | None:
+    """The template sheet a CSV file stands for, from its name (``Actions.csv``...)."""
+    return sheet_named(path.stem)
 
 
 # --------------------------------------------------------------------------

@@ -204,8 +204,19 @@ def _too_long(item: object, model: type, where: str) -> list[str]:
     return problems
 
 
-def validate_plan_data(data: PlanData) -> list[str]:
-    """Every problem of a plan's data, in French (empty list: valid)."""
+def validate_plan_data(
+    data: PlanData,
+    *,
+    known: dict[str, set[str]] | None = None,
+    collectivities: set[str] | None = None,
+) -> list[str]:
+    """Every problem of a plan's data, in French (empty list: valid).
+
+    ``known`` (codes of "stakes", "objectives", "actions", "indicators") and
+    ``collectivities`` are what the database already holds when a file updates
+    an existing plan: the file may refer to them without repeating them.
+    """
+    known = known or {}
     problems: list[str] = _too_long(data, Plan, "Plan")
     for name in data.collectivities:
         if len(name) > Collectivity.__table__.columns["name"].type.length:
@@ -243,11 +254,11 @@ def validate_plan_data(data: PlanData) -> list[str]:
     ):
         for code in _duplicates(codes):
             problems.append(f"Code {label} en double : « {code} ».")
-    stakes = {s.code for s in data.stakes}
-    objectives = {o.code for o in data.objectives}
-    actions = {a.code for a in data.actions}
-    indicators = {i.code for i in data.indicators}
-    collectivities = set(data.collectivities)
+    stakes = {s.code for s in data.stakes} | known.get("stakes", set())
+    objectives = {o.code for o in data.objectives} | known.get("objectives", set())
+    actions = {a.code for a in data.actions} | known.get("actions", set())
+    indicators = {i.code for i in data.indicators} | known.get("indicators", set())
+    collectivities = set(data.collectivities) | (collectivities or set())
     for o in data.objectives:
         for code in o.stake_codes:
             if code not in stakes:
@@ -764,3 +775,169 @@ def filter_actions(structure: PlanStructure, f: ActionFilter) -> list[ActionRow]
             continue
         result.append(a)
     return result
+
+
+def plan_data(session: Session, plan_id: int) -> tuple[PlanData, dict[str, int]]:
+    """A whole plan read back as PlanData (what an export writes), with each
+    action's version (so that a re-import can detect later edits). Archived
+    actions are included: an export is a complete copy."""
+    plan = get_plan(session, plan_id)
+    collectivities = list(
+        session.exec(
+            select(Collectivity)
+            .where(Collectivity.plan_id == plan_id)
+            .order_by(Collectivity.position)
+        )
+    )
+    collectivity_name = {c.id: c.name for c in collectivities}
+    collectivity_rank = {c.id: c.position for c in collectivities}
+    stakes = list(
+        session.exec(
+            select(Stake).where(Stake.plan_id == plan_id).order_by(Stake.position, Stake.code)
+        )
+    )
+    stake_code = {s.id: s.code for s in stakes}
+    objectives = list(
+        session.exec(
+            select(Objective)
+            .where(Objective.plan_id == plan_id)
+            .order_by(Objective.position, Objective.code)
+        )
+    )
+    objective_code = {o.id: o.code for o in objectives}
+    links: dict[int, list[str]] = defaultdict(list)
+    for objective_id, stake_id in session.execute(
+        sa.select(ObjectiveStake.objective_id, ObjectiveStake.stake_id)
+        .join(Stake, Stake.id == ObjectiveStake.stake_id)
+        .where(Stake.plan_id == plan_id)
+        .order_by(Stake.position, Stake.code)
+    ):
+        links[objective_id].append(stake_code[stake_id])
+    actions = list(
+        session.exec(
+            select(Action).where(Action.plan_id == plan_id).order_by(Action.position, Action.code)
+        )
+    )
+    action_code = {a.id: a.code for a in actions}
+    action_rank = {a.id: i for i, a in enumerate(actions)}
+    carriers: dict[int, list[int]] = defaultdict(list)
+    for action_id, collectivity_id in session.execute(
+        sa.select(ActionCarrier.action_id, ActionCarrier.collectivity_id)
+        .join(Action, Action.id == ActionCarrier.action_id)
+        .where(Action.plan_id == plan_id)
+    ):
+        carriers[action_id].append(collectivity_id)
+    action_fields = [
+        f.name for f in fields(ActionData) if f.name not in {"code", "objective_code", "carriers"}
+    ]
+    data = PlanData(
+        name=plan.name,
+        collectivities=[c.name for c in collectivities],
+        first_year=plan.first_year,
+        last_year=plan.last_year,
+        adopted_on=plan.adopted_on,
+        deliberation_ref=plan.deliberation_ref,
+        description=plan.description,
+        is_example=plan.is_example,
+        stakes=[StakeData(s.code, s.title, s.description) for s in stakes],
+        objectives=[ObjectiveData(o.code, o.title, o.description, links[o.id]) for o in objectives],
+        actions=[
+            ActionData(
+                code=a.code,
+                objective_code=objective_code[a.objective_id],
+                carriers=[
+                    collectivity_name[c]
+                    for c in sorted(carriers[a.id], key=collectivity_rank.__getitem__)
+                ],
+                **{name: getattr(a, name) for name in action_fields},
+            )
+            for a in actions
+        ],
+    )
+    ids = list(action_code)
+    milestones = session.exec(select(Milestone).where(Milestone.action_id.in_(ids)))
+    data.milestones = [
+        MilestoneData(action_code[m.action_id], m.title, m.due_date, m.done_date, m.weight)
+        for m in sorted(milestones, key=lambda m: (action_rank[m.action_id], m.position, m.id))
+    ]
+    lines = session.exec(select(BudgetLine).where(BudgetLine.action_id.in_(ids)))
+    data.budget_lines = [
+        BudgetLineData(
+            action_code[b.action_id],
+            b.year,
+            collectivity_name[b.collectivity_id],
+            b.section,
+            b.requested_cents,
+            b.arbitrated_cents,
+            b.spent_cents,
+            b.comment,
+        )
+        for b in sorted(
+            lines,
+            key=lambda b: (
+                action_rank[b.action_id],
+                b.year,
+                collectivity_rank[b.collectivity_id],
+                b.section.value,
+            ),
+        )
+    ]
+    fundings = session.exec(select(Funding).where(Funding.action_id.in_(ids)))
+    data.fundings = [
+        FundingData(action_code[f.action_id], f.financer, f.amount_cents, f.status)
+        for f in sorted(fundings, key=lambda f: (action_rank[f.action_id], f.id))
+    ]
+    indicators = list(
+        session.exec(
+            select(Indicator)
+            .where(Indicator.plan_id == plan_id)
+            .order_by(Indicator.position, Indicator.code)
+        )
+    )
+    indicator_code = {i.id: i.code for i in indicators}
+    indicator_actions: dict[int, list[str]] = defaultdict(list)
+    for indicator_id, action_id in session.execute(
+        sa.select(IndicatorAction.indicator_id, IndicatorAction.action_id)
+        .join(Indicator, Indicator.id == IndicatorAction.indicator_id)
+        .where(Indicator.plan_id == plan_id)
+    ):
+        indicator_actions[indicator_id].append(action_code[action_id])
+    indicator_fields = [
+        f.name
+        for f in fields(IndicatorData)
+        if f.name not in {"code", "objective_code", "action_codes"}
+    ]
+    data.indicators = [
+        IndicatorData(
+            code=i.code,
+            objective_code=objective_code.get(i.objective_id) if i.objective_id else None,
+            action_codes=sorted(
+                indicator_actions[i.id],
+                key=lambda c: next(r for a, r in action_rank.items() if action_code[a] == c),
+            ),
+            **{name: getattr(i, name) for name in indicator_fields},
+        )
+        for i in indicators
+    ]
+    iids = list(indicator_code)
+    measures = session.exec(select(Measurement).where(Measurement.indicator_id.in_(iids)))
+    rank = {i.id: n for n, i in enumerate(indicators)}
+    data.measurements = [
+        MeasurementData(
+            indicator_code[m.indicator_id],
+            m.date,
+            m.value,
+            m.source,
+            m.sample_size,
+            m.ci_low,
+            m.ci_high,
+            m.comment,
+        )
+        for m in sorted(measures, key=lambda m: (rank[m.indicator_id], m.date, m.source))
+    ]
+    refs = session.exec(select(ReferenceValue).where(ReferenceValue.indicator_id.in_(iids)))
+    data.references = [
+        ReferenceData(indicator_code[r.indicator_id], r.date, r.value, r.source)
+        for r in sorted(refs, key=lambda r: (rank[r.indicator_id], r.date, r.source))
+    ]
+    return data, {a.code: a.version for a in actions}

@@ -40,6 +40,12 @@ def bulk_page() -> st.Page:
     return st.Page(bulk.render, title="Mise à jour groupée", icon="🧾", url_path="mise-a-jour")
 
 
+def transfer_page() -> st.Page:
+    from tracker.ui.pages import transfer
+
+    return st.Page(transfer.render, title="Import / export", icon="📥", url_path="import-export")
+
+
 def login_page(default: bool = False) -> st.Page:
     from tracker.ui import auth
 
@@ -58,7 +64,7 @@ def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[s
     if has_permission(user, Permission.EDIT_OWN_ACTIONS):
         follow_up.append(bulk_page())
     pages: dict[str, list[st.Page]] = {
-        "Le plan": [plan_page()],
+        "Le plan": [plan_page(), transfer_page()],
         "Suivi des actions": follow_up,
         "Compte": [st.Page(account.render, title="Mon compte", icon="👤", url_path="mon-compte")],
     }

@@ -1,0 +1,631 @@
+"""Importing a plan file into the database: a dry run first, then one transaction.
+
+Keys are the codes (and, for lines without a code, their natural key: a
+milestone by action and title, a budget line by action, year, collectivity and
+section...). Importing the same file twice changes nothing; an updated file
+updates what changed, with audit entries naming the import; nothing the file
+does not mention is ever deleted. An action edited in the app after the file
+was exported (its version in the file is older) is a conflict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tracker.errors import ValidationError
+from tracker.models import (
+    Action,
+    ActionCarrier,
+    BudgetLine,
+    Collectivity,
+    Funding,
+    Indicator,
+    IndicatorAction,
+    Measurement,
+    Milestone,
+    Objective,
+    ObjectiveStake,
+    Plan,
+    ReferenceValue,
+    Stake,
+    User,
+    utcnow,
+)
+from tracker.services import audit
+from tracker.services.actions import describe_change
+from tracker.services.permissions import Permission, require
+from tracker.services.plans import PlanData, create_plan, validate_plan_data
+from tracker.services.revision import bump_revision
+
+SHEET_ORDER = (
+    "Plan",
+    "Enjeux",
+    "Objectifs",
+    "Actions",
+    "Jalons",
+    "Budget",
+    "Financements",
+    "Indicateurs",
+    "Mesures",
+    "Références",
+)
+
+
+@dataclass
+class SheetCount:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportReport:
+    """What an import would do (dry run) or did."""
+
+    plan_name: str
+    new_plan: bool
+    counts: dict[str, SheetCount] = field(
+        default_factory=lambda: {s: SheetCount() for s in SHEET_ORDER}
+    )
+    changes: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts and not self.problems
+
+    @property
+    def total_changes(self) -> int:
+        return sum(c.created + c.updated for c in self.counts.values())
+
+
+class _Writer:
+    """Compares the file with the database and, when applying, writes the differences."""
+
+    def __init__(
+        self,
+        session: Session,
+        actor: User | None,
+        plan: Plan,
+        report: ImportReport,
+        *,
+        apply: bool,
+        context: str,
+    ) -> None:
+        self.session, self.actor, self.plan, self.report = session, actor, plan, report
+        self.apply, self.context = apply, context
+        self.touched_actions: set[int] = set()
+
+    def log(
+        self,
+        sheet: str,
+        label: str,
+        entity: str,
+        obj: Any,
+        name: str,
+        old: Any,
+        new: Any,
+        action_id: int | None = None,
+    ) -> None:
+        self.report.changes.append(f"{sheet} — {label} : {describe_change(name, old, new)}")
+        if self.apply:
+            # Changed actions get one version more when the import is applied.
+            version = obj.version + 1 if entity == "action" else None
+            audit.record(
+                self.session,
+                actor=self.actor,
+                entity=entity,
+                entity_id=obj.id,
+                plan_id=self.plan.id,
+                action_id=action_id,
+                entity_version=version,
+                operation="modification",
+                field=name,
+                old=old,
+                new=new,
+                context=self.context,
+            )
+
+    def sync(
+        self,
+        sheet: str,
+        label: str,
+        entity: str,
+        obj: Any,
+        values: dict[str, Any],
+        *,
+        action_id: int | None = None,
+    ) -> bool:
+        """Update ``obj`` with ``values``; count it as updated or unchanged."""
+        changed = False
+        for name, new in values.items():
+            old = getattr(obj, name)
+            if old != new:
+                changed = True
+                self.log(sheet, label, entity, obj, name, old, new, action_id)
+                if self.apply:
+                    setattr(obj, name, new)
+        count = self.report.counts[sheet]
+        if changed:
+            count.updated += 1
+            if self.apply:
+                self.session.add(obj)
+        else:
+            count.unchanged += 1
+        return changed
+
+    def create(
+        self, sheet: str, label: str, entity: str, obj: Any, *, action_id: int | None = None
+    ) -> Any:
+        self.report.counts[sheet].created += 1
+        self.report.changes.append(f"{sheet} — {label} : création")
+        if self.apply:
+            self.session.add(obj)
+            self.session.flush()
+            audit.record(
+                self.session,
+                actor=self.actor,
+                entity=entity,
+                entity_id=obj.id,
+                plan_id=self.plan.id,
+                action_id=action_id if entity != "action" else obj.id,
+                operation="création",
+                new=label,
+                context=self.context,
+            )
+        return obj
+
+
+def _values(item: object, exclude: set[str]) -> dict[str, Any]:
+    return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in exclude}
+
+
+def _existing_codes(session: Session, plan_id: int) -> dict[str, set[str]]:
+    def codes(model: Any) -> set[str]:
+        return set(session.exec(select(model.code).where(model.plan_id == plan_id)))
+
+    return {
+        "stakes": codes(Stake),
+        "objectives": codes(Objective),
+        "actions": codes(Action),
+        "indicators": codes(Indicator),
+    }
+
+
+def _update_plan(w: _Writer, data: PlanData, versions: dict[str, int]) -> None:
+    s, plan = w.session, w.plan
+    w.sync(
+        "Plan",
+        plan.name,
+        "plan",
+        plan,
+        {
+            "description": data.description,
+            "adopted_on": data.adopted_on,
+            "deliberation_ref": data.deliberation_ref,
+            "first_year": data.first_year,
+            "last_year": data.last_year,
+        },
+    )
+    collectivities = {
+        c.name: c for c in s.exec(select(Collectivity).where(Collectivity.plan_id == plan.id))
+    }
+    for position, name in enumerate(data.collectivities):
+        if name not in collectivities:
+            c = Collectivity(plan_id=plan.id, name=name, position=len(collectivities) + position)
+            w.report.changes.append(f"Plan — collectivité « {name} » : ajout")
+            if w.apply:
+                s.add(c)
+                s.flush()
+            collectivities[name] = c
+
+    stakes = {x.code: x for x in s.exec(select(Stake).where(Stake.plan_id == plan.id))}
+    for position, item in enumerate(data.stakes):
+        values = {"title": item.title, "description": item.description}
+        if item.code in stakes:
+            w.sync("Enjeux", f"enjeu {item.code}", "enjeu", stakes[item.code], values)
+        else:
+            stakes[item.code] = w.create(
+                "Enjeux",
+                f"enjeu {item.code}",
+                "enjeu",
+                Stake(plan_id=plan.id, code=item.code, position=len(stakes) + position, **values),
+            )
+
+    objectives = {x.code: x for x in s.exec(select(Objective).where(Objective.plan_id == plan.id))}
+    stake_code = {x.id: code for code, x in stakes.items()}
+    for position, item in enumerate(data.objectives):
+        values = {"title": item.title, "description": item.description}
+        label = f"objectif {item.code}"
+        obj = objectives.get(item.code)
+        if obj is None:
+            obj = w.create(
+                "Objectifs",
+                label,
+                "objectif",
+                Objective(
+                    plan_id=plan.id, code=item.code, position=len(objectives) + position, **values
+                ),
+            )
+            objectives[item.code] = obj
+            current: list[str] = []
+        else:
+            changed = w.sync("Objectifs", label, "objectif", obj, values)
+            current = sorted(
+                stake_code.get(sid, "?")
+                for sid in s.exec(
+                    select(ObjectiveStake.stake_id).where(ObjectiveStake.objective_id == obj.id)
+                )
+            )
+            if sorted(item.stake_codes) != current and not changed:
+                count = w.report.counts["Objectifs"]
+                count.unchanged -= 1
+                count.updated += 1
+        if sorted(item.stake_codes) != current:
+            w.log(
+                "Objectifs",
+                label,
+                "objectif",
+                obj,
+                "stakes",
+                ", ".join(current),
+                ", ".join(sorted(item.stake_codes)),
+            )
+            if w.apply:
+                s.execute(sa.delete(ObjectiveStake).where(ObjectiveStake.objective_id == obj.id))
+                for code in dict.fromkeys(item.stake_codes):
+                    s.add(ObjectiveStake(objective_id=obj.id, stake_id=stakes[code].id))
+
+    actions = {x.code: x for x in s.exec(select(Action).where(Action.plan_id == plan.id))}
+    objective_code = {x.id: code for code, x in objectives.items()}
+    collectivity_name = {c.id: name for name, c in collectivities.items()}
+    for position, item in enumerate(data.actions):
+        values = _values(item, {"code", "objective_code", "carriers"})
+        label = f"action {item.code}"
+        action = actions.get(item.code)
+        if action is None:
+            actions[item.code] = w.create(
+                "Actions",
+                label,
+                "action",
+                Action(
+                    plan_id=plan.id,
+                    objective_id=objectives[item.objective_code].id,
+                    code=item.code,
+                    position=len(actions) + position,
+                    **values,
+                ),
+            )
+            if w.apply:
+                for name in dict.fromkeys(item.carriers):
+                    s.add(
+                        ActionCarrier(
+                            action_id=actions[item.code].id, collectivity_id=collectivities[name].id
+                        )
+                    )
+            continue
+        differs = {k for k, v in values.items() if getattr(action, k) != v}
+        carriers = sorted(
+            collectivity_name[cid]
+            for cid in s.exec(
+                select(ActionCarrier.collectivity_id).where(ActionCarrier.action_id == action.id)
+            )
+        )
+        moved = objective_code.get(action.objective_id) != item.objective_code
+        carriers_differ = carriers != sorted(dict.fromkeys(item.carriers))
+        file_version = versions.get(item.code)
+        if (
+            (differs or moved or carriers_differ)
+            and file_version is not None
+            and (action.version > file_version)
+        ):
+            w.report.conflicts.append(
+                f"Action {item.code} : modifiée dans l'application (version {action.version}) "
+                f"après l'export du fichier (version {file_version}) ; exportez à nouveau le plan "
+                "et reportez-y vos modifications."
+            )
+            w.report.counts["Actions"].unchanged += 1
+            continue
+        if moved:
+            values["objective_id"] = objectives[item.objective_code].id
+        changed = w.sync("Actions", label, "action", action, values, action_id=action.id)
+        if carriers_differ:
+            w.log(
+                "Actions",
+                label,
+                "action",
+                action,
+                "carriers",
+                " et ".join(carriers),
+                " et ".join(dict.fromkeys(item.carriers)),
+                action.id,
+            )
+            if not changed:
+                count = w.report.counts["Actions"]
+                count.unchanged -= 1
+                count.updated += 1
+            if w.apply:
+                s.execute(sa.delete(ActionCarrier).where(ActionCarrier.action_id == action.id))
+                for name in dict.fromkeys(item.carriers):
+                    s.add(
+                        ActionCarrier(action_id=action.id, collectivity_id=collectivities[name].id)
+                    )
+        if changed or carriers_differ:
+            w.touched_actions.add(action.id)
+
+    _update_lines(w, data, actions, collectivities)
+    _update_indicators(w, data, objectives, actions)
+
+
+def _update_lines(
+    w: _Writer, data: PlanData, actions: dict[str, Action], collectivities: dict[str, Collectivity]
+) -> None:
+    s = w.session
+    action_ids = [a.id for a in actions.values() if a.id is not None]
+    milestones = {
+        (m.action_id, m.title): m
+        for m in s.exec(select(Milestone).where(Milestone.action_id.in_(action_ids)))
+    }
+    next_position: dict[int, int] = defaultdict(int)
+    for m in milestones.values():
+        next_position[m.action_id] = max(next_position[m.action_id], m.position + 1)
+    for item in data.milestones:
+        action = actions[item.action_code]
+        label = f"jalon « {item.title} » de l'action {item.action_code}"
+        values = {"due_date": item.due_date, "done_date": item.done_date, "weight": item.weight}
+        existing = milestones.get((action.id, item.title))
+        if existing is not None:
+            if w.sync("Jalons", label, "jalon", existing, values, action_id=action.id):
+                w.touched_actions.add(action.id)
+        else:
+            w.create(
+                "Jalons",
+                label,
+                "jalon",
+                Milestone(
+                    action_id=action.id,
+                    title=item.title,
+                    position=next_position[action.id],
+                    **values,
+                ),
+                action_id=action.id,
+            )
+            next_position[action.id] += 1
+            w.touched_actions.add(action.id or 0)
+
+    lines = {
+        (b.action_id, b.year, b.collectivity_id, b.section): b
+        for b in s.exec(select(BudgetLine).where(BudgetLine.action_id.in_(action_ids)))
+    }
+    for item in data.budget_lines:
+        action = actions[item.action_code]
+        collectivity = collectivities[item.collectivity]
+        label = f"budget {item.action_code} {item.year} {item.collectivity} {item.section.value}"
+        values = {
+            "requested_cents": item.requested_cents,
+            "arbitrated_cents": item.arbitrated_cents,
+            "spent_cents": item.spent_cents,
+            "comment": item.comment,
+        }
+        existing = lines.get((action.id, item.year, collectivity.id, item.section))
+        if existing is not None:
+            w.sync("Budget", label, "budget", existing, values, action_id=action.id)
+        else:
+            w.create(
+                "Budget",
+                label,
+                "budget",
+                BudgetLine(
+                    action_id=action.id,
+                    year=item.year,
+                    collectivity_id=collectivity.id,
+                    section=item.section,
+                    **values,
+                ),
+                action_id=action.id,
+            )
+
+    fundings = {
+        (f.action_id, f.financer): f
+        for f in s.exec(select(Funding).where(Funding.action_id.in_(action_ids)))
+    }
+    for item in data.fundings:
+        action = actions[item.action_code]
+        label = f"financement {item.financer} de l'action {item.action_code}"
+        values = {"amount_cents": item.amount_cents, "status": item.status}
+        existing = fundings.get((action.id, item.financer))
+        if existing is not None:
+            w.sync("Financements", label, "financement", existing, values, action_id=action.id)
+        else:
+            w.create(
+                "Financements",
+                label,
+                "financement",
+                Funding(action_id=action.id, financer=item.financer, **values),
+                action_id=action.id,
+            )
+
+
+def _update_indicators(
+    w: _Writer, data: PlanData, objectives: dict[str, Objective], actions: dict[str, Action]
+) -> None:
+    s, plan = w.session, w.plan
+    indicators = {x.code: x for x in s.exec(select(Indicator).where(Indicator.plan_id == plan.id))}
+    action_code = {a.id: code for code, a in actions.items()}
+    for position, item in enumerate(data.indicators):
+        values = _values(item, {"code", "objective_code", "action_codes"})
+        values["objective_id"] = objectives[item.objective_code].id if item.objective_code else None
+        label = f"indicateur {item.code}"
+        existing = indicators.get(item.code)
+        if existing is None:
+            indicator = w.create(
+                "Indicateurs",
+                label,
+                "indicateur",
+                Indicator(
+                    plan_id=plan.id, code=item.code, position=len(indicators) + position, **values
+                ),
+            )
+            indicators[item.code] = indicator
+            if w.apply:
+                for code in dict.fromkeys(item.action_codes):
+                    s.add(IndicatorAction(indicator_id=indicator.id, action_id=actions[code].id))
+            continue
+        changed = w.sync("Indicateurs", label, "indicateur", existing, values)
+        current = sorted(
+            action_code.get(aid, "?")
+            for aid in s.exec(
+                select(IndicatorAction.action_id).where(IndicatorAction.indicator_id == existing.id)
+            )
+        )
+        wanted = sorted(dict.fromkeys(item.action_codes))
+        if current != wanted:
+            w.log(
+                "Indicateurs",
+                label,
+                "indicateur",
+                existing,
+                "actions",
+                ", ".join(current),
+                ", ".join(wanted),
+            )
+            if not changed:
+                count = w.report.counts["Indicateurs"]
+                count.unchanged -= 1
+                count.updated += 1
+            if w.apply:
+                s.execute(
+                    sa.delete(IndicatorAction).where(IndicatorAction.indicator_id == existing.id)
+                )
+                for code in wanted:
+                    s.add(IndicatorAction(indicator_id=existing.id, action_id=actions[code].id))
+
+    ids = [i.id for i in indicators.values() if i.id is not None]
+    measurements = {
+        (m.indicator_id, m.date, m.source): m
+        for m in s.exec(select(Measurement).where(Measurement.indicator_id.in_(ids)))
+    }
+    for item in data.measurements:
+        indicator = indicators[item.indicator_code]
+        label = f"mesure {item.indicator_code} du {item.date.isoformat()}"
+        values = _values(item, {"indicator_code", "date", "source"})
+        existing = measurements.get((indicator.id, item.date, item.source))
+        if existing is not None:
+            w.sync("Mesures", label, "mesure", existing, values)
+        else:
+            w.create(
+                "Mesures",
+                label,
+                "mesure",
+                Measurement(
+                    indicator_id=indicator.id, date=item.date, source=item.source, **values
+                ),
+            )
+
+    references = {
+        (r.indicator_id, r.date, r.source): r
+        for r in s.exec(select(ReferenceValue).where(ReferenceValue.indicator_id.in_(ids)))
+    }
+    for item in data.references:
+        indicator = indicators[item.indicator_code]
+        label = f"référence {item.indicator_code} du {item.date.isoformat()}"
+        existing = references.get((indicator.id, item.date, item.source))
+        if existing is not None:
+            w.sync("Références", label, "référence", existing, {"value": item.value})
+        else:
+            w.create(
+                "Références",
+                label,
+                "référence",
+                ReferenceValue(
+                    indicator_id=indicator.id, date=item.date, value=item.value, source=item.source
+                ),
+            )
+
+
+def _new_plan_report(data: PlanData) -> ImportReport:
+    report = ImportReport(plan_name=data.name, new_plan=True)
+    for sheet, items in (
+        ("Plan", [data]),
+        ("Enjeux", data.stakes),
+        ("Objectifs", data.objectives),
+        ("Actions", data.actions),
+        ("Jalons", data.milestones),
+        ("Budget", data.budget_lines),
+        ("Financements", data.fundings),
+        ("Indicateurs", data.indicators),
+        ("Mesures", data.measurements),
+        ("Références", data.references),
+    ):
+        report.counts[sheet].created = len(items)
+    report.changes.append(f"Création du plan « {data.name} »")
+    return report
+
+
+def import_plan(
+    session: Session,
+    actor: User | None,
+    data: PlanData,
+    *,
+    versions: dict[str, int] | None = None,
+    plan_name: str | None = None,
+    apply: bool = False,
+    source: str = "fichier",
+) -> ImportReport:
+    """Compare a plan file with the database (dry run), or apply it (``apply=True``).
+
+    ``plan_name`` overrides the name in the file: it picks the plan to update
+    (or names the new one). Applying refuses any problem or conflict with a
+    ValidationError and writes nothing; it is one transaction in the caller's session.
+    """
+    require(actor, Permission.EDIT_PLAN)
+    if plan_name:
+        data.name = plan_name
+    versions = versions or {}
+    plan = session.exec(select(Plan).where(Plan.name == data.name)).first()
+    if plan is None:
+        report = _new_plan_report(data)
+        report.problems = validate_plan_data(data)
+        if apply and report.ok:
+            create_plan(session, data, actor=actor, context=f"import : {source}")
+        elif apply:
+            raise ValidationError(
+                "L'import est refusé ; rien n'a été enregistré.", details=report.problems
+            )
+        return report
+
+    report = ImportReport(plan_name=plan.name, new_plan=False)
+    known = _existing_codes(session, plan.id)
+    collectivities = set(
+        session.exec(select(Collectivity.name).where(Collectivity.plan_id == plan.id))
+    )
+    report.problems = validate_plan_data(data, known=known, collectivities=collectivities)
+    if report.problems:
+        if apply:
+            raise ValidationError(
+                "L'import est refusé ; rien n'a été enregistré.", details=report.problems
+            )
+        return report
+    writer = _Writer(session, actor, plan, report, apply=apply, context=f"import : {source}")
+    _update_plan(writer, data, versions)
+    if apply:
+        if not report.ok:
+            raise ValidationError(
+                "L'import est refusé ; rien n'a été enregistré.",
+                details=report.conflicts + report.problems,
+            )
+        now = utcnow()
+        for action in session.exec(select(Action).where(Action.id.in_(writer.touched_actions))):
+            action.version += 1
+            action.updated_at = now
+            session.add(action)
+        session.flush()
+        if report.total_changes or report.changes:
+            bump_revision(session)
+    return report

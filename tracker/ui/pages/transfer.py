@@ -1,0 +1,180 @@
+"""« Import / export »: the plan in its Excel template, and loading the real plan from it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from tracker import db
+from tracker.errors import TrackerError
+from tracker.io.export import workbook_bytes
+from tracker.io.plan_import import run_import
+from tracker.io.template import SHEETS
+from tracker.io.uploads import read_upload
+from tracker.io.workbook import InputFile
+from tracker.services import plans as plan_service
+from tracker.services.app_settings import read_settings
+from tracker.services.imports import SHEET_ORDER, ImportReport
+from tracker.services.permissions import Permission, has_permission
+from tracker.settings import get_settings
+from tracker.ui import auth, context
+from tracker.ui.components import plain
+
+_PENDING = "import_pending"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _export(url: str, plan_id: int, rev: int) -> tuple[str, bytes]:
+    with db.session_scope(db.get_engine(url)) as session:
+        data, versions = plan_service.plan_data(session, plan_id)
+    return data.name, workbook_bytes(data, versions)
+
+
+def _counts(report: ImportReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Feuille": sheet,
+                "À créer": c.created,
+                "À modifier": c.updated,
+                "Inchangé(s)": c.unchanged,
+            }
+            for sheet in SHEET_ORDER
+            if (c := report.counts[sheet]).created or c.updated or c.unchanged
+        ]
+    )
+
+
+def _show_report(report: ImportReport, ignored: dict[str, list[str]], sheets: list[str]) -> None:
+    st.subheader("Résultat de la vérification")
+    plain(
+        ("Nouveau plan" if report.new_plan else "Mise à jour du plan") + f" « {report.plan_name} »"
+    )
+    st.dataframe(_counts(report), hide_index=True, key="import_counts")
+    for sheet, columns in ignored.items():
+        st.info(f"Feuille « {sheet} » : colonne(s) ignorée(s) : {', '.join(columns)}.")
+    if sheets:
+        st.info(f"Feuille(s) ignorée(s) : {', '.join(sheets)}.")
+    if report.conflicts:
+        st.error(
+            "Conflits : des actions ont été modifiées dans l'application après l'export du fichier."
+        )
+        for conflict in report.conflicts:
+            plain(f"• {conflict}")
+    if report.problems:
+        st.error("Le fichier contient des erreurs ; rien ne sera enregistré.")
+        for problem in report.problems:
+            plain(f"• {problem}")
+    if report.changes and not report.new_plan:
+        with st.expander(f"Détail des changements ({len(report.changes)})"):
+            for change in report.changes:
+                plain(f"• {change}")
+
+
+def _import_section(plan_id: int | None) -> None:
+    user = auth.current_user()
+    st.header("Importer")
+    st.caption(
+        "Un classeur .xlsx au format du modèle, ou un fichier CSV par feuille (séparateur « ; » "
+        "ou « , », UTF-8 ou Windows-1252), nommé d'après sa feuille (Actions.csv, Budget.csv…). "
+        "Une vérification (essai) montre d'abord ce qui sera créé, modifié ou refusé ; "
+        "l'import s'applique ensuite en une seule fois. Rien n'est jamais supprimé."
+    )
+    with db.session_scope(context.engine()) as session:
+        limit = read_settings(session).upload_limit_mb
+    uploads = st.file_uploader(
+        f"Fichier(s) à importer (au plus {limit} Mo chacun)",
+        type=["xlsx", "csv"],
+        accept_multiple_files=True,
+        key="import_files",
+    )
+    cols = st.columns(2)
+    sheet = cols[0].selectbox(
+        "Feuille d'un fichier CSV (si son nom ne l'indique pas)",
+        [None, *SHEETS],
+        format_func=lambda s: "D'après le nom du fichier" if s is None else s,
+        key="import_sheet",
+    )
+    choices = context.plan_choices()
+    names = [None, *[name for _id, name, _example in choices]]
+    plan_name = cols[1].selectbox(
+        "Plan à mettre à jour",
+        names,
+        key="import_plan",
+        format_func=lambda n: "D'après la feuille « Plan » du fichier" if n is None else n,
+    )
+    if st.button("Vérifier le fichier (essai)", disabled=not uploads, key="import_check"):
+        progress = st.progress(0, text="Lecture du fichier…")
+        try:
+            files = [
+                InputFile(u.name, read_upload(u, name=u.name, limit_mb=limit)) for u in uploads
+            ]
+            progress.progress(30, text="Comparaison avec la base…")
+            with db.session_scope(context.engine()) as session:
+                report, read = run_import(session, user, files, sheet=sheet, plan_name=plan_name)
+        except TrackerError as exc:
+            progress.empty()
+            st.session_state.pop(_PENDING, None)
+            st.error(str(exc))
+            return
+        progress.progress(100, text="Vérification terminée.")
+        st.session_state[_PENDING] = (
+            files,
+            sheet,
+            plan_name,
+            report,
+            read.ignored_columns,
+            read.ignored_sheets,
+        )
+    pending = st.session_state.get(_PENDING)
+    if not pending:
+        return
+    files, sheet, plan_name, report, ignored, ignored_sheets = pending
+    _show_report(report, ignored, ignored_sheets)
+    if not report.ok:
+        return
+    if not report.new_plan and report.total_changes == 0:
+        st.success("Rien à changer : le fichier correspond déjà à la base.")
+        return
+    if st.button("Appliquer l'import", type="primary", key="import_apply"):
+        progress = st.progress(10, text="Enregistrement…")
+        try:
+            with db.session_scope(context.engine(), write=True) as session:
+                run_import(session, user, files, sheet=sheet, plan_name=plan_name, apply=True)
+        except TrackerError as exc:
+            progress.empty()
+            st.error(str(exc))
+            return
+        progress.progress(100, text="Import enregistré.")
+        st.session_state.pop(_PENDING, None)
+        st.success(
+            f"Import enregistré : {report.total_changes} élément(s) créé(s) ou modifié(s)."
+            " Toutes les modifications sont dans l'historique."
+        )
+
+
+def render() -> None:
+    st.title("Import / export")
+    plan_id = context.selected_plan_id()
+    st.header("Exporter")
+    cols = st.columns(2)
+    if plan_id is not None:
+        name, content = _export(get_settings().database_url, plan_id, context.revision())
+        cols[0].download_button(
+            "Télécharger le plan (.xlsx)",
+            content,
+            file_name="plan.xlsx",
+            mime=XLSX,
+            key="export_plan",
+            help=f"Le plan « {name} » au format du modèle d'import.",
+        )
+    cols[1].download_button(
+        "Télécharger le modèle vide (.xlsx)",
+        workbook_bytes(None),
+        file_name="modele-plan.xlsx",
+        mime=XLSX,
+        key="export_template",
+    )
+    if has_permission(auth.current_user(), Permission.EDIT_PLAN):
+        _import_section(plan_id)
