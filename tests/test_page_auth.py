@@ -16,7 +16,12 @@ from tracker.services.users import system_actor
 
 EVERYONE = ["Le plan", "Import / export", "Actions", "Fiche action", "Mon compte"]
 UPDATERS = [
-    "Le plan", "Import / export", "Actions", "Fiche action", "Mise à jour groupée", "Mon compte",
+    "Le plan",
+    "Import / export",
+    "Actions",
+    "Fiche action",
+    "Mise à jour groupée",
+    "Mon compte",
 ]
 ADMIN_PAGES = [*UPDATERS, "Utilisateurs", "Réglages"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tracker import db
 from tracker.bootstrap import prepare_database
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, ValidationError
 from tracker.io.example import example_present, load_example
 from tracker.io.export import write_workbook
 from tracker.io.plan_import import report_lines, run_import
@@ -256,8 +256,12 @@ def _import(args: argparse.Namespace) -> int:
             raise TrackerError(f"Le fichier {path} n'existe pas.")
         files.append(InputFile(path.name, path.read_bytes()))
     actor = command_line_actor()
-    with db.session_scope(engine) as session:
-        report, read = run_import(session, actor, files, sheet=args.sheet, plan_name=args.plan)
+    try:
+        with db.session_scope(engine) as session:
+            report, read = run_import(session, actor, files, sheet=args.sheet, plan_name=args.plan)
+    except ValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
     for line in report_lines(report, read):
         print(line)
     if not report.ok:

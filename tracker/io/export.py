@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from tracker import strings
-from tracker.io.columns import COLUMN_HELP, VERSION_HEADER
+from tracker.io.columns import COLUMN_HELP
 from tracker.io.template import SHEETS
 from tracker.services.plans import PlanData
 
@@ -152,8 +152,7 @@ def sheet_rows(data: PlanData, versions: dict[str, int]) -> dict[str, list[list[
 
 
 def headers(sheet: str) -> list[str]:
-    names = [c.header for c in SHEETS[sheet]]
-    return [*names, VERSION_HEADER] if sheet == "Actions" else names
+    return [c.header for c in SHEETS[sheet]]
 
 
 def _write_readme(wb: Workbook, is_example: bool) -> None:

@@ -93,6 +93,8 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         ("Fin réelle", "actual_end_date"),
         ("Périodicité (jours)", "update_period_days"),
         ("Description", "description"),
+        # Written by the export, read back to detect edits made after it (never required).
+        ("Version", "version"),
     ),
     "Jalons": _cols(
         ("Action", "action", True),

@@ -47,6 +47,8 @@ _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 # Control characters never found in a text file (tab, line feed and carriage return are).
 _BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# An <f> element, with or without a namespace prefix; found in charts too, which is harmless.
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # A workbook is compressed XML; past this, an upload is a zip bomb, not a plan.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
@@ -58,6 +60,11 @@ _PROTECTED = (
     "classeur protégé par mot de passe ou au format .xls : "
     "enregistrez-le au format .xlsx sans mot de passe"
 )
+_DAMAGED = (
+    "onglet illisible, le classeur semble endommagé : "
+    "ouvrez-le et enregistrez-le de nouveau au format .xlsx"
+)
+_UTF16 = "encodage UTF-16 non pris en charge : enregistrez-le en « CSV UTF-8 » ou en .xlsx"
 _UNCALCULATED = (
     "formule sans valeur calculée : ouvrez et enregistrez le fichier dans Excel ou LibreOffice"
 )
@@ -109,7 +116,10 @@ def read_plan_file(
         for name in REQUIRED_SHEETS:
             if name not in read.rows:
                 problems.add(
-                    name, None, None, f"feuille obligatoire absente (onglet ou fichier {name}.csv)"
+                    name,
+                    None,
+                    None,
+                    f"feuille obligatoire absente (onglet « {name} » ou fichier {name}.csv)",
                 )
     if problems:
         raise ValidationError(REFUSED, details=problems.items)
@@ -137,9 +147,7 @@ class _Unreadable:
     reason: str
 
 
-def _read(
-    files: list[InputFile], sheet: str | None, problems: Problems
-) -> tuple[SheetsRead, bool]:
+def _read(files: list[InputFile], sheet: str | None, problems: Problems) -> tuple[SheetsRead, bool]:
     chosen = _chosen_sheet(sheet)
     if not files:
         raise ValidationError("Aucun fichier n'a été reçu.")
@@ -159,14 +167,17 @@ def _read(
         for name in SHEETS:
             given = by_sheet.get(name, [])
             if len(given) > 1:
-                labels = " et ".join(f"« {s.label} »" for s in given)
-                problems.add(name, None, None, f"feuille fournie plusieurs fois ({labels})")
+                labels = ", ".join(s.label for s in given)
+                problems.add(name, None, None, f"feuille fournie plusieurs fois : {labels}")
+                read.rows[name] = []  # present, so not also reported as missing
             elif given:
                 table = given[0].load()
                 if table is None:
                     all_opened = False
                     continue
-                rows, ignored = rows_from_table(name, table, problems)
+                rows, ignored = rows_from_table(
+                    name, _checked_headers(name, table, problems), problems
+                )
                 read.rows[name] = _checked_rows(name, rows, problems)
                 if ignored:
                     read.ignored_columns[name] = ignored
@@ -199,6 +210,10 @@ def _sources(
     if content.startswith(_OLE_SIGNATURE):
         problems.add_file(file.name, _PROTECTED)
         return None
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # What Excel's « Texte Unicode » writes.
+        problems.add_file(file.name, _UTF16)
+        return None
     if content.startswith(_ZIP_SIGNATURE):
         workbook = _open_workbook(file, problems)
         if workbook is None:
@@ -208,27 +223,33 @@ def _sources(
     if Path(file.name).suffix.lower() in _WORKBOOK_SUFFIXES or _BINARY.search(content):
         problems.add_file(file.name, _NOT_A_TABLE)
         return None
-    target = _target(sheet_named(Path(file.name).stem), chosen, file.name, problems)
-    if target is None:
-        return None
-    return [_Source(target, file.name, lambda: _csv_table(file, target, problems))]
-
-
-def _target(named: str | None, chosen: str | None, label: str, problems: Problems) -> str | None:
-    """The sheet a single table stands for: its name's, else the one chosen."""
-    if named and chosen and named != chosen:
+    named = sheet_named(Path(file.name).stem)
+    if named is None and chosen is None:
         problems.add_file(
-            label, f"son nom désigne la feuille « {named} », pas la feuille « {chosen} » choisie"
+            file.name,
+            "son nom ne désigne aucune feuille du modèle : nommez-le comme la feuille "
+            f"(par exemple Actions.csv) ou choisissez la feuille ({', '.join(SHEETS)})",
         )
         return None
-    if named or chosen:
-        return named or chosen
-    problems.add_file(
-        label,
-        "son nom ne désigne aucune feuille du modèle : nommez-le comme la feuille "
-        f"(par exemple Actions.csv) ou choisissez la feuille ({', '.join(SHEETS)})",
-    )
-    return None
+    target = _target(named, chosen, file.name, None, problems)
+    if target is None:
+        return None
+    label = f"fichier « {file.name} »"
+    return [_Source(target, label, lambda: _csv_table(file, target, problems))]
+
+
+def _target(
+    named: str | None, chosen: str | None, name: str, tab: str | None, problems: Problems
+) -> str | None:
+    """The sheet a lone table stands for: the one its name says, else the one chosen."""
+    if named and chosen and named != chosen:
+        problems.add_file(
+            name,
+            f"son nom désigne la feuille « {named} », pas la feuille « {chosen} » choisie",
+            tab=tab,
+        )
+        return None
+    return named or chosen
 
 
 def _csv_table(file: InputFile, sheet: str, problems: Problems) -> list[list[Any]] | None:
@@ -252,28 +273,33 @@ class _Workbook:
     a spreadsheet) has no cached value: it must be reported, not taken as empty.
     """
 
-    def __init__(self, content: bytes) -> None:
+    def __init__(self, content: bytes, *, has_formulas: bool) -> None:
         self.values = openpyxl.load_workbook(BytesIO(content), read_only=True, data_only=True)
-        try:
-            self.formulas = openpyxl.load_workbook(
-                BytesIO(content), read_only=True, data_only=False
-            )
-        except BaseException:
-            self.values.close()
-            raise
+        self.formulas = None
+        if has_formulas:
+            try:
+                self.formulas = openpyxl.load_workbook(
+                    BytesIO(content), read_only=True, data_only=False
+                )
+            except BaseException:
+                self.values.close()
+                raise
         self.tabs: list[str] = list(self.values.sheetnames)
 
     def close(self) -> None:
         self.values.close()
-        self.formulas.close()
+        if self.formulas is not None:
+            self.formulas.close()
 
     def table(self, tab: str) -> list[list[Any]]:
-        formulas = {
-            (row, column)
-            for row, cells in _rows(self.formulas, tab)
-            for column, cell in enumerate(cells, start=1)
-            if cell.data_type == "f"
-        }
+        formulas = set()
+        if self.formulas is not None:
+            formulas = {
+                (row, column)
+                for row, cells in _rows(self.formulas, tab)
+                for column, cell in enumerate(cells, start=1)
+                if cell.data_type == "f"
+            }
         table: list[list[Any]] = []
         for row, cells in _rows(self.values, tab):
             table.append(
@@ -294,28 +320,30 @@ def _rows(workbook: Any, tab: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
 
 
 def _open_workbook(file: InputFile, problems: Problems) -> _Workbook | None:
-    try:
+    with _reading(problems, file.name, _NOT_A_TABLE):
         with zipfile.ZipFile(BytesIO(file.content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        problems.add_file(file.name, _NOT_A_TABLE)
-        return None
-    if unpacked > MAX_UNPACKED_BYTES:
-        problems.add_file(file.name, "classeur trop volumineux une fois décompressé")
-        return None
-    with _reading(file.name, problems):
-        return _Workbook(file.content)
+            parts = archive.infolist()
+            if sum(part.file_size for part in parts) > MAX_UNPACKED_BYTES:
+                problems.add_file(file.name, "classeur trop volumineux une fois décompressé")
+                return None
+            # Most workbooks hold no formula: they are then read once, not twice.
+            has_formulas = any(
+                _FORMULA_ELEMENT.search(archive.read(part))
+                for part in parts
+                if part.filename.endswith(".xml")
+            )
+        return _Workbook(file.content, has_formulas=has_formulas)
     return None
 
 
 @contextmanager
-def _reading(name: str, problems: Problems) -> Iterator[None]:
+def _reading(problems: Problems, name: str, reason: str, tab: str | None = None) -> Iterator[None]:
     """Turn whatever a damaged file makes openpyxl raise into a located problem."""
     try:
         yield
     # A file sent by a user can break the reader at any point of its format.
     except Exception:  # noqa: BLE001
-        problems.add_file(name, _NOT_A_TABLE)
+        problems.add_file(name, reason, tab=tab)
 
 
 def _workbook_sources(
@@ -325,20 +353,20 @@ def _workbook_sources(
     problems: Problems,
     ignored_sheets: list[str],
 ) -> list[_Source] | None:
-    tabs = [t for t in workbook.tabs if parsing.normalise_key(t) != parsing.normalise_key(README_TAB)]
+    readme = parsing.normalise_key(README_TAB)
+    tabs = [t for t in workbook.tabs if parsing.normalise_key(t) != readme]
     sources = []
     for tab in tabs:
         named = sheet_named(tab)
         if chosen and len(tabs) == 1:
-            named = _target(named, chosen, f"{file.name} » (onglet « {tab}", problems)
+            named = _target(named, chosen, file.name, tab, problems)
             if named is None:
                 return None
         if named is None:
             ignored_sheets.append(tab)
             continue
-        sources.append(
-            _Source(named, f"{file.name} » onglet « {tab}", _tab_loader(file, workbook, tab, problems))
-        )
+        label = f"onglet « {tab} » de « {file.name} »"
+        sources.append(_Source(named, label, _tab_loader(file, workbook, tab, problems)))
     return sources
 
 
@@ -346,7 +374,7 @@ def _tab_loader(
     file: InputFile, workbook: _Workbook, tab: str, problems: Problems
 ) -> Callable[[], list[list[Any]] | None]:
     def load() -> list[list[Any]] | None:
-        with _reading(file.name, problems):
+        with _reading(problems, file.name, _DAMAGED, tab):
             return workbook.table(tab)
         return None
 
@@ -370,9 +398,9 @@ def _cell_value(cell: Any, holds_formula: bool) -> Any:
         return None
     if isinstance(value, float):
         value = _as_shown(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if _is_percent_format(cell.number_format):
-            return _percent_text(value)
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and _is_percent_format(cell.number_format):
+        return _percent_text(value)
     return value
 
 
@@ -390,6 +418,16 @@ def _percent_text(value: float) -> str:
     """0.45 in a percentage cell is « 45 % », as the spreadsheet shows it."""
     number = Decimal(f"{value:.15g}") * 100
     return f"{number.normalize():f} %"
+
+
+def _checked_headers(sheet: str, table: list[list[Any]], problems: Problems) -> list[list[Any]]:
+    """Report header cells whose value cannot be known, by column letter (no header to name)."""
+    if table:
+        for position, value in enumerate(table[0]):
+            if isinstance(value, _Unreadable):
+                problems.add(sheet, 1, get_column_letter(position + 1), value.reason)
+                table[0][position] = None
+    return table
 
 
 def _checked_rows(sheet: str, rows: list[SheetRow], problems: Problems) -> list[SheetRow]:
