@@ -389,57 +389,66 @@ def create_plan(session: Session, data: PlanData, *, actor: User | None, context
             context=context,
         )
 
-    collectivity_ids: dict[str, int] = {}
-    for position, name in enumerate(data.collectivities):
-        c = Collectivity(plan_id=plan.id, name=name, position=position)
-        session.add(c)
+    def add_all(objects: list) -> list:
+        """Insert a group in one flush (ids are assigned to all of them at once)."""
+        session.add_all(objects)
         session.flush()
-        collectivity_ids[name] = c.id
+        return objects
 
-    stake_ids: dict[str, int] = {}
-    for position, s in enumerate(data.stakes):
-        stake = Stake(
-            plan_id=plan.id,
-            code=s.code,
-            title=s.title,
-            description=s.description,
-            position=position,
-        )
-        session.add(stake)
-        session.flush()
-        stake_ids[s.code] = stake.id
-        created("enjeu", stake.id, s.code)
-
-    objective_ids: dict[str, int] = {}
-    for position, o in enumerate(data.objectives):
-        objective = Objective(
-            plan_id=plan.id,
-            code=o.code,
-            title=o.title,
-            description=o.description,
-            position=position,
-        )
-        session.add(objective)
-        session.flush()
-        objective_ids[o.code] = objective.id
-        for code in o.stake_codes:
-            session.add(ObjectiveStake(objective_id=objective.id, stake_id=stake_ids[code]))
-        created("objectif", objective.id, o.code)
-
-    action_ids: dict[str, int] = {}
-    for position, a in enumerate(data.actions):
-        action = Action(
-            plan_id=plan.id,
-            objective_id=objective_ids[a.objective_code],
-            position=position,
-            **_fields(a, exclude={"objective_code", "carriers"}),
-        )
-        session.add(action)
-        session.flush()
-        action_ids[a.code] = action.id
+    collectivities = add_all(
+        [
+            Collectivity(plan_id=plan.id, name=name, position=position)
+            for position, name in enumerate(data.collectivities)
+        ]
+    )
+    collectivity_ids = {c.name: c.id for c in collectivities}
+    stakes = add_all(
+        [
+            Stake(
+                plan_id=plan.id,
+                code=s.code,
+                title=s.title,
+                description=s.description,
+                position=position,
+            )
+            for position, s in enumerate(data.stakes)
+        ]
+    )
+    stake_ids = {s.code: s.id for s in stakes}
+    objectives = add_all(
+        [
+            Objective(
+                plan_id=plan.id,
+                code=o.code,
+                title=o.title,
+                description=o.description,
+                position=position,
+            )
+            for position, o in enumerate(data.objectives)
+        ]
+    )
+    objective_ids = {o.code: o.id for o in objectives}
+    for o, row in zip(data.objectives, objectives, strict=True):
+        for code in dict.fromkeys(o.stake_codes):
+            session.add(ObjectiveStake(objective_id=row.id, stake_id=stake_ids[code]))
+    actions = add_all(
+        [
+            Action(
+                plan_id=plan.id,
+                objective_id=objective_ids[a.objective_code],
+                position=position,
+                **_fields(a, exclude={"objective_code", "carriers"}),
+            )
+            for position, a in enumerate(data.actions)
+        ]
+    )
+    action_ids = {a.code: a.id for a in actions}
+    for a, row in zip(data.actions, actions, strict=True):
         for name in dict.fromkeys(a.carriers):
-            session.add(ActionCarrier(action_id=action.id, collectivity_id=collectivity_ids[name]))
-        created("action", action.id, a.code)
+            session.add(ActionCarrier(action_id=row.id, collectivity_id=collectivity_ids[name]))
+    for entity, rows in (("enjeu", stakes), ("objectif", objectives), ("action", actions)):
+        for row in rows:
+            created(entity, row.id, row.code)
 
     positions: dict[str, int] = defaultdict(int)
     for m in data.milestones:
@@ -462,20 +471,22 @@ def create_plan(session: Session, data: PlanData, *, actor: User | None, context
     for f in data.fundings:
         session.add(Funding(action_id=action_ids[f.action_code], **_fields(f, {"action_code"})))
 
-    indicator_ids: dict[str, int] = {}
-    for position, i in enumerate(data.indicators):
-        indicator = Indicator(
-            plan_id=plan.id,
-            objective_id=objective_ids.get(i.objective_code) if i.objective_code else None,
-            position=position,
-            **_fields(i, exclude={"objective_code", "action_codes"}),
-        )
-        session.add(indicator)
-        session.flush()
-        indicator_ids[i.code] = indicator.id
+    indicators = add_all(
+        [
+            Indicator(
+                plan_id=plan.id,
+                objective_id=objective_ids.get(i.objective_code) if i.objective_code else None,
+                position=position,
+                **_fields(i, exclude={"objective_code", "action_codes"}),
+            )
+            for position, i in enumerate(data.indicators)
+        ]
+    )
+    indicator_ids = {i.code: i.id for i in indicators}
+    for i, row in zip(data.indicators, indicators, strict=True):
         for code in dict.fromkeys(i.action_codes):
-            session.add(IndicatorAction(indicator_id=indicator.id, action_id=action_ids[code]))
-        created("indicateur", indicator.id, i.code)
+            session.add(IndicatorAction(indicator_id=row.id, action_id=action_ids[code]))
+        created("indicateur", row.id, row.code)
     for m in data.measurements:
         session.add(
             Measurement(
