@@ -1,0 +1,83 @@
+"""Page tests (AppTest): the import / export page."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlmodel import select
+
+from tracker import db
+from tracker.bootstrap import prepare_database
+from tracker.io.export import workbook_bytes
+from tracker.models import Action, Plan
+from tracker.services.plans import plan_data
+
+from tests.conftest import add_user, session_token
+from tests.pages import open_page, run_app
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def app_engine(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    engine = db.get_engine(url)
+    prepare_database(engine)
+    return engine
+
+
+def _exported(engine) -> bytes:
+    with db.session_scope(engine) as session:
+        data, versions = plan_data(session, session.exec(select(Plan.id)).one())
+    return workbook_bytes(data, versions)
+
+
+def _with_status(content: bytes, row: int, status: str) -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    wb["Actions"][f"J{row}"] = status
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def test_every_user_can_download_the_plan_and_the_empty_template(app_engine):
+    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "viewer"))),
+                   "Import / export")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Télécharger le plan (.xlsx)", "Télécharger le modèle vide (.xlsx)"]
+    assert not at.get("file_uploader")  # a viewer imports nothing
+    assert "Importer" not in [h.value for h in at.header]
+
+
+def test_editor_checks_then_applies_an_import(app_engine):
+    content = _with_status(_exported(app_engine), 3, "Bloqué")  # row 3: action 1.2
+    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "editor"))),
+                   "Import / export")
+    at.get("file_uploader")[0].set_value([("plan.xlsx", content, XLSX)])
+    at = run_app(at=at)
+    at.button(key="import_check").click()
+    at = run_app(at=at)
+    counts = next(df.value for df in at.dataframe if "À modifier" in df.value.columns)
+    assert counts.set_index("Feuille").loc["Actions", "À modifier"] == 1
+    with db.session_scope(app_engine) as session:
+        assert session.exec(select(Action.status).where(Action.code == "1.2")).one() == "en_cours"
+    at.button(key="import_apply").click()
+    at = run_app(at=at)
+    assert any("Import enregistré : 1 élément(s)" in s.value for s in at.success)
+    with db.session_scope(app_engine) as session:
+        assert session.exec(select(Action.status).where(Action.code == "1.2")).one() == "bloque"
+
+
+def test_a_bad_file_shows_every_problem_and_offers_no_apply(app_engine):
+    content = _with_status(_exported(app_engine), 3, "terminé")
+    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "editor"))),
+                   "Import / export")
+    at.get("file_uploader")[0].set_value([("plan.xlsx", content, XLSX)])
+    at = run_app(at=at)
+    at.button(key="import_check").click()
+    at = run_app(at=at)
+    assert "ligne 3, colonne « Statut » : valeur inconnue « terminé »" in at.error[0].value
+    assert "import_apply" not in [b.key for b in at.button]
