@@ -1,0 +1,130 @@
+"""Import speed: a workbook of N actions and 5 x N budget lines, read, checked and applied.
+
+    python benchmarks/import_plan.py [--scale smoke|full] [--runs 5]
+
+full: 2,000 actions and 10,000 budget lines (the figure the import issue asks for);
+smoke: 200 and 1,000. Each step is timed ``--runs`` times into a new SQLite file
+and the median is printed, with its ratio to a baseline measured in the same
+run, interleaved: openpyxl merely iterating over every cell of the same
+workbook (the least any import of it must cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tracker import db  # noqa: E402
+from tracker.io.export import workbook_bytes  # noqa: E402
+from tracker.io.plan_import import run_import  # noqa: E402
+from tracker.io.workbook import InputFile, read_sheets  # noqa: E402
+from tracker.models import BudgetSection  # noqa: E402
+from tracker.services.plans import (  # noqa: E402
+    ActionData,
+    BudgetLineData,
+    ObjectiveData,
+    PlanData,
+    StakeData,
+)
+from tracker.services.users import system_actor  # noqa: E402
+
+SCALES = {"smoke": 200, "full": 2000}
+
+
+def generated_plan(actions: int) -> PlanData:
+    """A plan of ``actions`` actions, each with 5 budget lines (years x collectivities)."""
+    collectivities = ["Ville de Cahors", "Grand Cahors"]
+    data = PlanData(
+        name="Plan généré pour la mesure", collectivities=collectivities, first_year=2018,
+        last_year=2030, adopted_on=date(2017, 11, 9),
+        stakes=[StakeData("E1", "Enjeu"), StakeData("E2", "Enjeu 2")],
+        objectives=[ObjectiveData(str(o), f"Objectif {o}", "", ["E1"]) for o in range(1, 4)],
+    )
+    for n in range(actions):
+        code = f"{n % 3 + 1}.{n + 1}"
+        data.actions.append(ActionData(
+            code=code, title=f"Action n°{n + 1} « générée »", objective_code=str(n % 3 + 1),
+            carriers=collectivities, pilot_function="Chargé(e) de mission numérique",
+            progress=n % 101, start_date=date(2019, 1, 1), planned_end_date=date(2026, 12, 31),
+            description="Description de l'action\nsur deux lignes",
+        ))
+        for k in range(5):
+            data.budget_lines.append(BudgetLineData(
+                action_code=code, year=2020 + k, collectivity=collectivities[k % 2],
+                section=BudgetSection.FONCTIONNEMENT if k % 2 else BudgetSection.INVESTISSEMENT,
+                requested_cents=1_250_050 + n, arbitrated_cents=1_000_000, spent_cents=900_000,
+            ))
+    return data
+
+
+def iterate_cells(content: bytes) -> int:
+    wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    count = sum(1 for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for _ in row)
+    wb.close()
+    return count
+
+
+def measure(runs: int, scale: str) -> list[tuple[str, float, float, str]]:
+    content = workbook_bytes(generated_plan(SCALES[scale]))
+    files = [InputFile("plan.xlsx", content)]
+    actor = system_actor("mesure")
+    baseline, reading, checking, applying = [], [], [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(runs):
+            start = time.perf_counter()
+            iterate_cells(content)
+            baseline.append(time.perf_counter() - start)
+
+            start = time.perf_counter()
+            read_sheets(files)
+            reading.append(time.perf_counter() - start)
+
+            engine = db.make_engine(f"sqlite:///{folder}/run{run}.db")
+            db.upgrade_database(engine)
+            start = time.perf_counter()
+            with db.session_scope(engine) as session:
+                report, _ = run_import(session, actor, files)
+            checking.append(time.perf_counter() - start)
+            assert report.ok, report.problems[:5]
+
+            start = time.perf_counter()
+            with db.session_scope(engine, write=True) as session:
+                run_import(session, actor, files, apply=True)
+            applying.append(time.perf_counter() - start)
+            engine.dispose()
+    base = statistics.median(baseline)
+    rows = [("openpyxl parcourt le classeur (référence)", base, 1.0, "")]
+    for label, values in (("lecture du classeur (read_sheets)", reading),
+                          ("essai complet (lecture + comparaison)", checking),
+                          ("import appliqué (lecture + écriture)", applying)):
+        median = statistics.median(values)
+        rows.append((label, median, median / base, "< 20 s" if "appliqué" in label else ""))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    actions = SCALES[args.scale]
+    print(f"Import d'un classeur de {actions} actions et {5 * actions} lignes budgétaires "
+          f"(médiane de {args.runs} essais, SQLite)")
+    print(f"{'mesure':<45} {'secondes':>9} {'ratio':>7}  cible")
+    for label, seconds, ratio, target in measure(args.runs, args.scale):
+        print(f"{label:<45} {seconds:>9.2f} {ratio:>7.1f}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
