@@ -38,6 +38,7 @@ from tracker.models import (
 )
 from tracker.services import audit
 from tracker.services.actions import describe_change
+from tracker.services.budgets import closed_years, frozen_message
 from tracker.services.permissions import Permission, require
 from tracker.services.plans import PlanData, create_plan, validate_plan_data
 from tracker.services.revision import bump_revision
@@ -403,6 +404,7 @@ def _update_lines(
         (b.action_id, b.year, b.collectivity_id, b.section): b
         for b in s.exec(select(BudgetLine).where(BudgetLine.action_id.in_(action_ids)))
     }
+    frozen_years = closed_years(s, w.plan.id)
     for item in data.budget_lines:
         action = actions[item.action_code]
         collectivity = collectivities[item.collectivity]
@@ -414,6 +416,14 @@ def _update_lines(
             "comment": item.comment,
         }
         existing = lines.get((action.id, item.year, collectivity.id, item.section))
+        if item.year in frozen_years:
+            before = (
+                (existing.requested_cents, existing.arbitrated_cents) if existing else (0, None)
+            )
+            if (item.requested_cents, item.arbitrated_cents) != before:
+                w.report.problems.append(f"Budget {label} : {frozen_message(item.year)}")
+                w.report.counts["Budget"].unchanged += 1
+                continue
         if existing is not None:
             w.sync("Budget", label, "budget", existing, values, action_id=action.id)
         else:
