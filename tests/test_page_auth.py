@@ -14,7 +14,7 @@ from tracker.services import users
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
 
-EVERYONE = ["Le plan", "Import / export", "Actions", "Fiche action", "Mon compte"]
+EVERYONE = ["Le plan", "Import / export", "Actions", "Fiche action", "Budget", "Mon compte"]
 UPDATERS = [
     "Le plan",
     "Import / export",

@@ -44,8 +44,9 @@ def _with_status(content: bytes, row: int, status: str) -> bytes:
 
 
 def test_every_user_can_download_the_plan_and_the_empty_template(app_engine):
-    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "viewer"))),
-                   "Import / export")
+    at = open_page(
+        run_app(session_token(app_engine, add_user(app_engine, "viewer"))), "Import / export"
+    )
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Télécharger le plan (.xlsx)", "Télécharger le modèle vide (.xlsx)"]
     assert not at.get("file_uploader")  # a viewer imports nothing
@@ -54,8 +55,9 @@ def test_every_user_can_download_the_plan_and_the_empty_template(app_engine):
 
 def test_editor_checks_then_applies_an_import(app_engine):
     content = _with_status(_exported(app_engine), 3, "Bloqué")  # row 3: action 1.2
-    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "editor"))),
-                   "Import / export")
+    at = open_page(
+        run_app(session_token(app_engine, add_user(app_engine, "editor"))), "Import / export"
+    )
     at.get("file_uploader")[0].set_value([("plan.xlsx", content, XLSX)])
     at = run_app(at=at)
     at.button(key="import_check").click()
@@ -73,8 +75,9 @@ def test_editor_checks_then_applies_an_import(app_engine):
 
 def test_a_bad_file_shows_every_problem_and_offers_no_apply(app_engine):
     content = _with_status(_exported(app_engine), 3, "terminé")
-    at = open_page(run_app(session_token(app_engine, add_user(app_engine, "editor"))),
-                   "Import / export")
+    at = open_page(
+        run_app(session_token(app_engine, add_user(app_engine, "editor"))), "Import / export"
+    )
     at.get("file_uploader")[0].set_value([("plan.xlsx", content, XLSX)])
     at = run_app(at=at)
     at.button(key="import_check").click()

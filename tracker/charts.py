@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from tracker.formats import format_percent
+from tracker.formats import format_eur, format_percent
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable by every
 # common form of colour blindness.
@@ -83,3 +84,195 @@ def progress_by_objective(df: pd.DataFrame) -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed", title=None)
     return _base_layout(fig, title="Avancement par objectif", height=120 + 90 * max(len(df), 1))
+
+
+# --------------------------------------------------------------------------
+# Budget
+# --------------------------------------------------------------------------
+
+NO_BUDGET_DATA = "Aucune donnée budgétaire"
+
+# One look per budget series, used by every budget chart: a colour for the
+# screen and a fill pattern (solid, hatched, dotted) for black-and-white prints.
+_BUDGET_SERIES = {
+    "requested_cents": (
+        "Demandé",
+        {"color": OKABE_ITO["sky"], "pattern": {"shape": "/", "fgcolor": "#1F1F1F", "size": 7}},
+    ),
+    "arbitrated_cents": ("Arbitré", {"color": OKABE_ITO["blue"]}),
+    "spent_cents": (
+        "Réalisé",
+        {
+            "color": OKABE_ITO["orange"],
+            "pattern": {"shape": ".", "fgcolor": "#1F1F1F", "size": 6, "solidity": 0.4},
+        },
+    ),
+}
+_EURO_AXIS = {
+    "ticksuffix": " €",
+    "tickformat": ",.0f",
+    "gridcolor": "#DDDDDD",
+    "rangemode": "tozero",
+}
+
+
+def _euros(cents: pd.Series) -> list[float]:
+    return [c / 100 for c in cents.fillna(0)]
+
+
+def _euro_labels(cents: pd.Series) -> list[str]:
+    return [format_eur(int(c)) for c in cents.fillna(0)]
+
+
+def _no_budget_data(title: str) -> go.Figure:
+    """An empty figure that says so, rather than blank axes."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=NO_BUDGET_DATA,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 16, "color": OKABE_ITO["grey"]},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _base_layout(fig, title=title, height=300)
+
+
+def _budget_bars(
+    frame: pd.DataFrame, *, columns: list[str], category: str, horizontal: bool, legend: bool = True
+) -> list[go.Bar]:
+    """One bar trace per budget series, amounts in euros, hover in French."""
+    traces = []
+    labels = frame[category].astype(str).tolist()
+    for column in columns:
+        name, marker = _BUDGET_SERIES[column]
+        euros = _euros(frame[column])
+        axis = "y" if horizontal else "x"
+        traces.append(
+            go.Bar(
+                name=name,
+                legendgroup=name,
+                showlegend=legend,
+                x=euros if horizontal else labels,
+                y=labels if horizontal else euros,
+                orientation="h" if horizontal else "v",
+                marker={**marker, "line": {"color": "#1F1F1F", "width": 1}},
+                customdata=_euro_labels(frame[column]),
+                hovertemplate=f"%{{{axis}}}<br>{name} : %{{customdata}}<extra></extra>",
+            )
+        )
+    return traces
+
+
+def budget_per_year(df: pd.DataFrame, by_collectivity: bool = False) -> go.Figure:
+    """Requested, arbitrated and spent amounts per year, as grouped bars in euros.
+
+    ``df`` columns: ``year``, ``requested_cents``, ``arbitrated_cents``,
+    ``spent_cents`` (and ``collectivity`` when ``by_collectivity``); several
+    rows for one year (sections, collectivities) are added up. With
+    ``by_collectivity``, one panel per collectivity, side by side on the same
+    amount scale.
+    """
+    title = "Budget par année : demandé, arbitré, réalisé"
+    if df is None or df.empty:
+        return _no_budget_data(title)
+    columns = list(_BUDGET_SERIES)
+    keys = ["collectivity", "year"] if by_collectivity else ["year"]
+    totals = df.groupby(keys, sort=False, as_index=False)[columns].sum(min_count=1)
+    totals = totals.sort_values("year", kind="stable")
+    panels = list(dict.fromkeys(df["collectivity"])) if by_collectivity else [None]
+    fig = make_subplots(
+        rows=1,
+        cols=len(panels),
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=[str(p) for p in panels] if by_collectivity else None,
+    )
+    for index, panel in enumerate(panels, start=1):
+        frame = totals if panel is None else totals[totals["collectivity"] == panel]
+        for trace in _budget_bars(
+            frame, columns=columns, category="year", horizontal=False, legend=index == 1
+        ):
+            fig.add_trace(trace, row=1, col=index)
+    fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0.05)
+    # Years are categories: a numeric axis would print them as « 2 018 ».
+    fig.update_xaxes(type="category", title="Année")
+    fig.update_yaxes(**_EURO_AXIS)
+    fig.update_yaxes(title="Montant", row=1, col=1)
+    fig = _base_layout(fig, title=title, height=450)
+    if by_collectivity:  # lift the legend above the panels' titles
+        fig.update_layout(legend_y=1.08, margin_t=100)
+    return fig
+
+
+def budget_per_objective(df: pd.DataFrame) -> go.Figure:
+    """Arbitrated and spent amounts per objective over the whole period (horizontal bars).
+
+    ``df`` columns: ``objective`` (label), ``arbitrated_cents``, ``spent_cents``.
+    """
+    title = "Crédits arbitrés et réalisés par objectif, sur toute la période"
+    if df is None or df.empty:
+        return _no_budget_data(title)
+    columns = ["arbitrated_cents", "spent_cents"]
+    totals = df.groupby("objective", sort=False, as_index=False)[columns].sum(min_count=1)
+    fig = go.Figure(_budget_bars(totals, columns=columns, category="objective", horizontal=True))
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_xaxes(title="Montant", **_EURO_AXIS)
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    return _base_layout(fig, title=title, height=160 + 90 * len(totals))
+
+
+def execution_vs_progress(df: pd.DataFrame) -> go.Figure:
+    """Share of arbitrated money spent against progress, one point per action.
+
+    ``df`` columns: ``code``, ``title``, ``execution`` (spent as % of
+    arbitrated, may exceed 100; rows without it are left out) and
+    ``progress`` (0-100). Points above the diagonal spend faster than they
+    progress.
+    """
+    title = "Dépense et avancement des actions"
+    frame = df.dropna(subset=["execution", "progress"]) if df is not None and not df.empty else df
+    if frame is None or frame.empty:
+        return _no_budget_data(title)
+    # Progress stops at 100 %; spending may overshoot its arbitration.
+    top = max(105.0, float(frame["execution"].max()) + 10)
+    fig = go.Figure()
+    fig.add_scatter(
+        name="dépense = avancement",
+        x=[0, 100],
+        y=[0, 100],
+        mode="lines",
+        line={"color": OKABE_ITO["grey"], "dash": "dash", "width": 2},
+        hoverinfo="skip",
+    )
+    fig.add_scatter(
+        name="Action",
+        x=frame["progress"].tolist(),
+        y=frame["execution"].tolist(),
+        mode="markers+text",
+        text=frame["code"].astype(str).tolist(),
+        textposition="top center",
+        cliponaxis=False,  # a point at 0 % stays whole
+        marker={
+            "color": OKABE_ITO["vermillion"],
+            "symbol": "diamond",
+            "size": 11,
+            "line": {"color": "#1F1F1F", "width": 1},
+        },
+        customdata=[
+            [t, format_percent(p), format_percent(e, 1)]
+            for t, p, e in zip(frame["title"], frame["progress"], frame["execution"], strict=True)
+        ],
+        hovertemplate=(
+            "<b>%{text}</b> %{customdata[0]}<br>Avancement : %{customdata[1]}"
+            "<br>Crédits arbitrés dépensés : %{customdata[2]}<extra></extra>"
+        ),
+    )
+    fig.update_xaxes(title="Avancement (%)", range=[0, 105], ticksuffix=" %", gridcolor="#DDDDDD")
+    fig.update_yaxes(
+        title="Crédits arbitrés dépensés (%)", range=[0, top], ticksuffix=" %", gridcolor="#DDDDDD"
+    )
+    return _base_layout(fig, title=title, height=520)

@@ -15,6 +15,7 @@ from pathlib import Path
 from tracker import db
 from tracker.bootstrap import prepare_database
 from tracker.errors import TrackerError, ValidationError
+from tracker.io.budget_export import finance_workbook
 from tracker.io.example import example_present, load_example
 from tracker.io.export import write_workbook
 from tracker.io.plan_import import report_lines, run_import
@@ -89,6 +90,24 @@ def _parser() -> argparse.ArgumentParser:
     exp = commands.add_parser("export", help="exporter un plan au format du modèle d'import")
     exp.add_argument("file", type=Path, metavar="FICHIER.xlsx")
     exp.add_argument(
+        "--plan",
+        default=None,
+        help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
+    )
+
+    budget = commands.add_parser(
+        "export-budget",
+        help="exporter le budget d'un plan pour la direction des finances (.xlsx)",
+    )
+    budget.add_argument("file", type=Path, metavar="FICHIER.xlsx")
+    budget.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        metavar="ANNÉE",
+        help="une seule année (par défaut : toutes les années du plan)",
+    )
+    budget.add_argument(
         "--plan",
         default=None,
         help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
@@ -289,6 +308,22 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export_budget(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    prepare_database(engine)
+    with db.session_scope(engine) as session:
+        plan_id = _find_plan_id(session, args.plan)
+        name = plan_service.get_plan(session, plan_id).name
+        content = finance_workbook(session, plan_id, args.year)
+    try:
+        args.file.write_bytes(content)
+    except OSError as exc:
+        raise TrackerError(f"Impossible d'écrire {args.file} : {exc.strerror or exc}") from exc
+    scope = f"année {args.year}" if args.year is not None else "toutes les années"
+    print(f"Budget du plan « {name} » ({scope}) exporté dans {args.file}.")
+    return EXIT_OK
+
+
 COMMANDS = {
     "init": _init,
     "backup": _backup,
@@ -296,6 +331,7 @@ COMMANDS = {
     "users": _users,
     "import": _import,
     "export": _export,
+    "export-budget": _export_budget,
 }
 
 

@@ -32,7 +32,7 @@ from tracker.models import (
 )
 from tracker.services import audit
 from tracker.services.permissions import Permission, require
-from tracker.services.plans import plan_structure
+from tracker.services.plans import get_plan, plan_structure
 from tracker.services.revision import bump_revision
 
 # An action whose share of budget spent exceeds its progress by more than this
@@ -413,6 +413,13 @@ def save_lines(
         if e.line_id is not None and line is None:
             problems.append(f"{where} : ligne introuvable (supprimée entre-temps ?).")
             continue
+        # A row whose id names another line would silently overwrite that line.
+        if line is not None and (line.action_id, line.collectivity_id, line.section) != key:
+            problems.append(
+                f"{where} : la ligne n°{line.id} ne correspond pas à l'action, la collectivité "
+                "ou la section indiquées ; rechargez le tableau."
+            )
+            continue
         if (
             line is not None
             and e.expected_version is not None
@@ -494,6 +501,7 @@ def save_lines(
 def close_year(session: Session, actor: User | None, plan_id: int, year: int) -> BudgetYear:
     """Close a year's arbitration (admins): its requested and arbitrated amounts freeze."""
     require(actor, Permission.CLOSE_BUDGET_YEAR)
+    get_plan(session, plan_id)
     row = _closure(session, plan_id, year) or BudgetYear(plan_id=plan_id, year=year)
     if row.arbitration_closed_at is not None:
         raise ValidationError(f"L'arbitrage {year} est déjà clôturé.")
@@ -633,3 +641,15 @@ def budget_alerts(session: Session, plan_id: int, at: date) -> list[BudgetAlert]
                 )
             )
     return alerts
+
+
+def budget_by_action(session: Session, plan_id: int) -> dict[str, Totals]:
+    """Per action code, over the whole period (summed in SQL)."""
+    rows = session.execute(
+        _base()
+        .add_columns(Action.code, *_sums())
+        .where(*_line_filters(plan_id, None, None, None, None))
+        .group_by(Action.code, Action.position)
+        .order_by(Action.position)
+    ).all()
+    return {r[0]: Totals(int(r[1]), int(r[2]), int(r[3])) for r in rows}

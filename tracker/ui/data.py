@@ -8,7 +8,7 @@ import streamlit as st
 
 from tracker import db
 from tracker.errors import NotFoundError
-from tracker.services import actions
+from tracker.services import actions, budgets
 from tracker.services import plans as plan_service
 from tracker.settings import get_settings
 from tracker.ui import context
@@ -41,3 +41,14 @@ def action_detail(action_id: int) -> actions.ActionDetail | None:
     return _action_detail(
         get_settings().database_url, action_id, context.revision(), context.today()
     )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _budget_alerts(url: str, plan_id: int, rev: int, at: date) -> list[budgets.BudgetAlert]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return budgets.budget_alerts(session, plan_id, at)
+
+
+def budget_alerts(plan_id: int) -> list[budgets.BudgetAlert]:
+    """The plan's budget alerts today (recomputed after a write)."""
+    return _budget_alerts(get_settings().database_url, plan_id, context.revision(), context.today())

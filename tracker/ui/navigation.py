@@ -46,6 +46,12 @@ def transfer_page() -> st.Page:
     return st.Page(transfer.render, title="Import / export", icon="📥", url_path="import-export")
 
 
+def budget_page() -> st.Page:
+    from tracker.ui.pages import budget
+
+    return st.Page(budget.render, title="Budget", icon="💶", url_path="budget")
+
+
 def login_page(default: bool = False) -> st.Page:
     from tracker.ui import auth
 
@@ -60,7 +66,7 @@ def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[s
 
     if user is None:
         return [plan_page(), login_page()] if public_view else [login_page(default=True)]
-    follow_up = [actions_page(), action_page()]
+    follow_up = [actions_page(), action_page(), budget_page()]
     if has_permission(user, Permission.EDIT_OWN_ACTIONS):
         follow_up.append(bulk_page())
     pages: dict[str, list[st.Page]] = {

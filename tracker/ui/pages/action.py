@@ -13,7 +13,7 @@ from tracker.errors import ConflictError, TrackerError
 from tracker.formats import format_date, format_datetime, format_eur, format_number, format_percent
 from tracker.models import ActionStatus, Priority, ProgressMode, Role, User, Weather
 from tracker.services import actions as action_service
-from tracker.services import users
+from tracker.services import budgets, users
 from tracker.services.actions import ActionDetail, MilestoneInput
 from tracker.services.permissions import Permission, can_edit_action, has_permission
 from tracker.ui import auth, context, data, navigation
@@ -360,6 +360,9 @@ def _notes(user: User | None, detail: ActionDetail, can_note: bool) -> None:
 
 def _budget(detail: ActionDetail) -> None:
     st.header("Budget")
+    for alert in data.budget_alerts(detail.action.plan_id):
+        if alert.action_code == detail.action.code:
+            st.warning(f"{budgets.ALERT_KINDS[alert.kind]} : {alert.message}")
     if not detail.budget_lines:
         st.info("Aucune ligne budgétaire.")
     else:

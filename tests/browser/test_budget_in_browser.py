@@ -1,0 +1,44 @@
+"""The yearly arbitration in a real browser: request, arbitrate, close, refusal."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import log_in, wait_for_script
+from tests.conftest import TEST_PASSWORD
+
+
+def _per_year_chart(page) -> str:  # noqa: ANN001
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=30_000)
+    return chart.locator(".main-svg").first.inner_html()
+
+
+def _save_line(page, requested: str, arbitrated: str) -> None:  # noqa: ANN001
+    form = page.locator("[data-testid='stForm']").filter(has_text="Enregistrer la ligne 2026")
+    form.get_by_label("Demandé (€)").fill(requested)
+    form.get_by_label("Arbitré (€)").fill(arbitrated)
+    form.get_by_role("button", name="Enregistrer la ligne 2026").click()
+    wait_for_script(page)
+
+
+def test_request_arbitrate_close_and_refuse_a_later_change(seeded_server, page):
+    log_in(page, seeded_server.url, "admin", TEST_PASSWORD)
+    page.get_by_text("Connecté :").wait_for(timeout=30_000)
+    page.goto(f"{seeded_server.url}/budget")
+    wait_for_script(page)
+    page.get_by_role("heading", name="Alertes").wait_for(timeout=30_000)
+    before = _per_year_chart(page)
+
+    # The first action of the list (1.1), Ville de Cahors, investissement: a new 2026 line.
+    _save_line(page, "150 000", "120 000,50 €")
+    page.get_by_text("Ligne 1.1 2026 enregistrée.").wait_for(timeout=30_000)
+    after = _per_year_chart(page)
+    assert after != before  # the per-year chart was redrawn with the new amounts
+
+    page.get_by_role("button", name="Clôturer l'arbitrage 2026").click()
+    page.get_by_text("Arbitrage 2026 clôturé.").wait_for(timeout=30_000)
+    page.get_by_text("sont figés").first.wait_for(timeout=30_000)
+
+    _save_line(page, "", "1")
+    page.get_by_text("L'arbitrage 2026 est clôturé").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.dialogs == []

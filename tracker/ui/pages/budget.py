@@ -1,0 +1,499 @@
+"""« Budget »: the year's requests, arbitration and spending, the multi-year view, alerts,
+and — for the mission numérique — the yearly budget preparation and arbitration."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from tracker import charts, db
+from tracker.errors import TrackerError
+from tracker.formats import format_date, format_datetime, format_eur, format_percent
+from tracker.io.budget_export import finance_workbook
+from tracker.io.parsing import CellError, parse_amount_cents, parse_date
+from tracker.models import BudgetSection
+from tracker.services import budgets
+from tracker.services.permissions import Permission, has_permission
+from tracker.settings import get_settings
+from tracker.strings import SECTION_LABELS
+from tracker.ui import auth, context, data
+from tracker.ui.components import chart_with_table, example_banner, plain
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_SECTIONS = {SECTION_LABELS[s]: s for s in BudgetSection}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _year(
+    url: str,
+    plan_id: int,
+    year: int,
+    rev: int,
+    collectivity: str | None,
+    section: BudgetSection | None,
+    objective: str | None,
+) -> budgets.YearBudget:
+    with db.session_scope(db.get_engine(url)) as session:
+        return budgets.year_budget(
+            session, plan_id, year, collectivity=collectivity, section=section, objective=objective
+        )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _period(
+    url: str, plan_id: int, rev: int, objective: str | None
+) -> tuple[list[budgets.YearSplit], dict[str, budgets.Totals], dict[str, budgets.Totals]]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return (
+            budgets.budget_by_year(session, plan_id, objective=objective),
+            budgets.budget_by_objective(session, plan_id),
+            budgets.budget_by_action(session, plan_id),
+        )
+
+
+def _money_row(label: str, t: budgets.Totals, **extra) -> dict:
+    return {
+        **extra,
+        "Action": label,
+        "Demandé": format_eur(t.requested_cents),
+        "Arbitré": format_eur(t.arbitrated_cents),
+        "Réalisé": format_eur(t.spent_cents),
+        "Arbitré − demandé": format_eur(t.difference_cents)
+        if t.difference_cents >= 0
+        else "−" + format_eur(-t.difference_cents),
+        "Réalisé / arbitré": format_percent(t.execution, 1) if t.execution is not None else "–",
+        "Cofinancement": format_eur(t.cofinancing_cents) if t.cofinancing_cents else "",
+    }
+
+
+def year_table(year: budgets.YearBudget, objective_titles: dict[str, str]) -> pd.DataFrame:
+    """One row per action, grouped by objective with subtotals, then per collectivity and total."""
+    rows = []
+    for code, totals in year.by_objective.items():
+        for r in (r for r in year.rows if r.objective_code == code):
+            rows.append(_money_row(f"{r.code} {r.title}", r.totals, Objectif=code))
+        rows.append(
+            _money_row(
+                f"Sous-total objectif {code} : {objective_titles.get(code, '')}",
+                totals,
+                Objectif=code,
+            )
+        )
+    for name, totals in year.by_collectivity.items():
+        rows.append(_money_row(f"Total {name}", totals, Objectif=""))
+    rows.append(_money_row("Total général", year.total, Objectif=""))
+    return pd.DataFrame(rows)
+
+
+def _period_table(splits: list[budgets.YearSplit]) -> pd.DataFrame:
+    rows, cumulated = [], [0, 0, 0]
+    years = sorted({s.year for s in splits})
+    for y in years:
+        lines = [s for s in splits if s.year == y]
+        req = sum(s.totals.requested_cents for s in lines)
+        arb = sum(s.totals.arbitrated_cents for s in lines)
+        spent = sum(s.totals.spent_cents for s in lines)
+        cumulated = [cumulated[0] + req, cumulated[1] + arb, cumulated[2] + spent]
+        row = {"Année": str(y)}
+        for s in lines:
+            label = f"{s.collectivity} · {SECTION_LABELS[s.section].lower()}"
+            row[f"{label} (arbitré)"] = format_eur(s.totals.arbitrated_cents)
+        row |= {
+            "Demandé": format_eur(req),
+            "Arbitré": format_eur(arb),
+            "Réalisé": format_eur(spent),
+            "Cumul demandé": format_eur(cumulated[0]),
+            "Cumul arbitré": format_eur(cumulated[1]),
+            "Cumul réalisé": format_eur(cumulated[2]),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
+def _editor(plan_id: int, year: int, closed: bool) -> None:
+    user = auth.current_user()
+    st.header(f"Préparation budgétaire et arbitrage {year}")
+    if closed:
+        st.info(budgets.frozen_message(year))
+    structure = data.plan_structure(plan_id)
+    action_ids = {a.code: a.id for a in structure.actions}
+    with db.session_scope(context.engine()) as session:
+        lines = budgets.year_lines(session, plan_id, year)
+    key = f"budget_base_{plan_id}_{year}"
+    if key not in st.session_state:
+        st.session_state[key] = pd.DataFrame(
+            [
+                {
+                    "N°": line.id,
+                    "Version": line.version,
+                    "Action": line.action_code,
+                    "Collectivité": line.collectivity,
+                    "Section": SECTION_LABELS[line.section],
+                    "Demandé (€)": format_eur(line.requested_cents, always_cents=True),
+                    "Arbitré (€)": ""
+                    if line.arbitrated_cents is None
+                    else format_eur(line.arbitrated_cents, always_cents=True),
+                    "Réalisé (€)": format_eur(line.spent_cents, always_cents=True),
+                    "Date de décision": format_date(line.decision_date)
+                    and line.decision_date.strftime("%d/%m/%Y"),
+                    "Commentaire": line.comment,
+                }
+                for line in lines
+            ],
+            columns=[
+                "N°",
+                "Version",
+                "Action",
+                "Collectivité",
+                "Section",
+                "Demandé (€)",
+                "Arbitré (€)",
+                "Réalisé (€)",
+                "Date de décision",
+                "Commentaire",
+            ],
+        )
+    st.caption(
+        "Montants au format 12 500,50 ou 12500.5 ou 12 500 € ; dates JJ/MM/AAAA. "
+        "Ajoutez une ligne pour une nouvelle demande. Tout est enregistré en une fois, "
+        "ou rien si une ligne est invalide."
+    )
+    edited = st.data_editor(
+        st.session_state[key],
+        num_rows="add",
+        hide_index=True,
+        key=f"budget_editor_{year}",
+        disabled=[
+            "N°",
+            "Version",
+            *(["Demandé (€)", "Arbitré (€)", "Date de décision"] if closed else []),
+        ],
+        column_order=[
+            "Action",
+            "Collectivité",
+            "Section",
+            "Demandé (€)",
+            "Arbitré (€)",
+            "Réalisé (€)",
+            "Date de décision",
+            "Commentaire",
+        ],
+        column_config={
+            "Action": st.column_config.SelectboxColumn(options=list(action_ids), required=True),
+            "Collectivité": st.column_config.SelectboxColumn(
+                options=structure.collectivities, required=True
+            ),
+            "Section": st.column_config.SelectboxColumn(options=list(_SECTIONS), required=True),
+        },
+    )
+    if st.button(f"Enregistrer le budget {year}", type="primary", key=f"budget_save_{year}"):
+        edits, problems = [], []
+        for n, row in enumerate(edited.to_dict("records"), start=1):
+            try:
+                edits.append(
+                    budgets.LineEdit(
+                        action_id=action_ids.get(row.get("Action"), -1),
+                        collectivity=row.get("Collectivité") or "",
+                        section=_SECTIONS.get(row.get("Section"), row.get("Section") or ""),
+                        requested_cents=parse_amount_cents(row.get("Demandé (€)")) or 0,
+                        arbitrated_cents=parse_amount_cents(row.get("Arbitré (€)")),
+                        spent_cents=parse_amount_cents(row.get("Réalisé (€)")) or 0,
+                        decision_date=parse_date(row.get("Date de décision")),
+                        comment=row.get("Commentaire") or "",
+                        line_id=int(row["N°"]) if pd.notna(row.get("N°")) else None,
+                        expected_version=int(row["Version"])
+                        if pd.notna(row.get("Version"))
+                        else None,
+                    )
+                )
+            except CellError as exc:
+                problems.append(f"Ligne {n} ({row.get('Action') or '?'}) : {exc}")
+        if problems:
+            st.error(
+                "Aucune ligne budgétaire n'a été enregistrée.\n"
+                + "\n".join(f"- {p}" for p in problems)
+            )
+            return
+        try:
+            with db.session_scope(context.engine(), write=True) as session:
+                count = budgets.save_lines(session, user, plan_id, year, edits)
+        except TrackerError as exc:
+            st.error(str(exc))
+            return
+        del st.session_state[key]
+        st.session_state.pop(f"budget_editor_{year}", None)
+        st.session_state["budget_saved"] = f"{count} ligne(s) enregistrée(s)."
+        st.rerun()
+    _single_line_form(plan_id, year, structure)
+    if has_permission(user, Permission.CLOSE_BUDGET_YEAR):
+        _closing(plan_id, year, closed)
+
+
+def _single_line_form(plan_id: int, year: int, structure) -> None:  # noqa: ANN001
+    """One request or arbitration at a time: creates the line, or updates it if it exists."""
+    user = auth.current_user()
+    st.subheader("Saisir une ligne")
+    with st.form(f"budget_line_{year}", clear_on_submit=True):
+        cols = st.columns(3)
+        labels = {a.code: f"{a.code} – {a.title}" for a in structure.actions}
+        code = cols[0].selectbox("Action", list(labels), format_func=labels.__getitem__)
+        collectivity = cols[1].selectbox("Collectivité", structure.collectivities)
+        section = cols[2].selectbox("Section", list(_SECTIONS))
+        cols = st.columns(4)
+        requested = cols[0].text_input("Demandé (€)", placeholder="12 500,50")
+        arbitrated = cols[1].text_input("Arbitré (€)", placeholder="vide si pas encore arbitré")
+        spent = cols[2].text_input("Réalisé (€)", placeholder="0")
+        decided = cols[3].text_input("Date de décision", placeholder="JJ/MM/AAAA")
+        comment = st.text_input("Commentaire")
+        submitted = st.form_submit_button(f"Enregistrer la ligne {year}")
+    if not submitted:
+        return
+    action_id = next(a.id for a in structure.actions if a.code == code)
+    with db.session_scope(context.engine()) as session:
+        current = next(
+            (
+                line
+                for line in budgets.year_lines(session, plan_id, year)
+                if line.action_code == code
+                and line.collectivity == collectivity
+                and line.section is _SECTIONS[section]
+            ),
+            None,
+        )
+
+    def value(text: str, parse, kept):  # noqa: ANN001, ANN202
+        # A blank field keeps what the line already holds.
+        return kept if not text.strip() and current is not None else parse(text)
+
+    try:
+        edit = budgets.LineEdit(
+            action_id=action_id,
+            collectivity=collectivity,
+            section=_SECTIONS[section],
+            requested_cents=value(
+                requested, parse_amount_cents, current and current.requested_cents
+            )
+            or 0,
+            arbitrated_cents=value(
+                arbitrated, parse_amount_cents, current and current.arbitrated_cents
+            ),
+            spent_cents=value(spent, parse_amount_cents, current and current.spent_cents) or 0,
+            decision_date=value(decided, parse_date, current and current.decision_date),
+            comment=comment or (current.comment if current else ""),
+            line_id=current.id if current else None,
+            expected_version=current.version if current else None,
+        )
+        with db.session_scope(context.engine(), write=True) as session:
+            budgets.save_lines(session, user, plan_id, year, [edit])
+    except CellError as exc:
+        st.error(f"Montant ou date illisible : {exc}. Rien n'a été enregistré.")
+        return
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(f"budget_base_{plan_id}_{year}", None)
+    st.session_state.pop(f"budget_editor_{year}", None)
+    st.session_state["budget_saved"] = f"Ligne {code} {year} enregistrée."
+    st.rerun()
+
+
+def _closing(plan_id: int, year: int, closed: bool) -> None:
+    user = auth.current_user()
+    st.subheader("Clôture de l'arbitrage")
+    try:
+        if not closed:
+            st.caption(
+                f"Clôturer fige les montants demandés et arbitrés de {year} ; le réalisé "
+                "reste modifiable."
+            )
+            if st.button(f"Clôturer l'arbitrage {year}", key=f"close_{year}"):
+                with db.session_scope(context.engine(), write=True) as session:
+                    budgets.close_year(session, user, plan_id, year)
+                st.session_state["budget_saved"] = f"Arbitrage {year} clôturé."
+                st.session_state.pop(f"budget_base_{plan_id}_{year}", None)
+                st.rerun()
+        else:
+            reason = st.text_input("Raison de la réouverture", key=f"reopen_reason_{year}")
+            if st.button(f"Rouvrir l'arbitrage {year}", key=f"reopen_{year}"):
+                with db.session_scope(context.engine(), write=True) as session:
+                    budgets.reopen_year(session, user, plan_id, year, reason)
+                st.session_state["budget_saved"] = f"Arbitrage {year} rouvert."
+                st.session_state.pop(f"budget_base_{plan_id}_{year}", None)
+                st.rerun()
+    except TrackerError as exc:
+        st.error(str(exc))
+
+
+def render() -> None:
+    st.title("Budget")
+    plan_id = context.selected_plan_id()
+    if plan_id is None:
+        st.info("Aucun plan n'est enregistré.")
+        return
+    structure = data.plan_structure(plan_id)
+    example_banner(structure.is_example)
+    saved = st.session_state.pop("budget_saved", None)
+    if saved:
+        st.success(saved)
+    url, rev = get_settings().database_url, context.revision()
+    years = list(range(structure.first_year, structure.last_year + 1))
+    this_year = min(max(date.today().year, years[0]), years[-1])
+    cols = st.columns(4)
+    year = cols[0].selectbox("Année", years, index=years.index(this_year), key="budget_year")
+    collectivity = cols[1].selectbox(
+        "Collectivité",
+        [None, *structure.collectivities],
+        format_func=lambda c: "Toutes" if c is None else c,
+        key="budget_collectivity",
+    )
+    section = cols[2].selectbox(
+        "Section",
+        [None, *BudgetSection],
+        format_func=lambda s: "Toutes" if s is None else SECTION_LABELS[s],
+        key="budget_section",
+    )
+    titles = {o.code: o.title for o in structure.objectives}
+    objective = cols[3].selectbox(
+        "Objectif",
+        [None, *titles],
+        format_func=lambda o: "Tous" if o is None else f"{o} : {titles[o]}",
+        key="budget_objective",
+    )
+    year_data = _year(url, plan_id, year, rev, collectivity, section, objective)
+    plain(
+        f"Arbitrage {year} clôturé le {format_datetime(year_data.closed_at)}."
+        if year_data.closed
+        else f"Arbitrage {year} ouvert."
+    )
+    t = year_data.total
+    metrics = st.columns(4)
+    metrics[0].metric("Demandé", format_eur(t.requested_cents))
+    metrics[1].metric("Arbitré", format_eur(t.arbitrated_cents))
+    metrics[2].metric("Réalisé", format_eur(t.spent_cents))
+    metrics[3].metric(
+        "Taux de réalisation", format_percent(t.execution, 1) if t.execution is not None else "–"
+    )
+
+    st.header(f"Budget {year} par action")
+    if not year_data.rows:
+        st.info(f"Aucune ligne budgétaire pour {year} avec ces filtres.")
+    else:
+        table = year_table(year_data, titles)
+        st.dataframe(
+            table, hide_index=True, key="budget_year_table", height=38 + 35 * min(len(table), 30)
+        )
+        st.caption("Cofinancement : total des cofinancements de l'action, toutes années.")
+
+    splits, per_objective, per_action = _period(url, plan_id, rev, objective)
+    st.header(f"Sur toute la période ({structure.first_year}-{structure.last_year})")
+    if not splits:
+        st.info("Aucune ligne budgétaire dans ce plan.")
+    else:
+        by_collectivity = st.toggle("Détailler par collectivité", key="budget_by_collectivity")
+        frame = pd.DataFrame(
+            [
+                {
+                    "year": s.year,
+                    "collectivity": s.collectivity,
+                    "requested_cents": s.totals.requested_cents,
+                    "arbitrated_cents": s.totals.arbitrated_cents,
+                    "spent_cents": s.totals.spent_cents,
+                }
+                for s in splits
+            ]
+        )
+        per_year = frame.groupby(
+            ["year", "collectivity"] if by_collectivity else ["year"], as_index=False
+        ).sum(numeric_only=True)
+        chart_with_table(
+            charts.budget_per_year(per_year, by_collectivity=by_collectivity),
+            _period_table(splits),
+            key="budget_per_year",
+            alt="Montants demandés, arbitrés et réalisés par année.",
+        )
+        objectives = pd.DataFrame(
+            [
+                {
+                    "objective": f"{code}. {titles.get(code, '')}",
+                    "arbitrated_cents": v.arbitrated_cents,
+                    "spent_cents": v.spent_cents,
+                }
+                for code, v in per_objective.items()
+            ]
+        )
+        chart_with_table(
+            charts.budget_per_objective(objectives),
+            objectives.assign(
+                Arbitré=objectives["arbitrated_cents"].map(format_eur),
+                Réalisé=objectives["spent_cents"].map(format_eur),
+            )[["objective", "Arbitré", "Réalisé"]].rename(columns={"objective": "Objectif"}),
+            key="budget_per_objective",
+            alt="Arbitré et réalisé par objectif sur la période.",
+        )
+        progress = {a.code: (a.title, a.state.progress) for a in structure.actions}
+        scatter = pd.DataFrame(
+            [
+                {
+                    "code": code,
+                    "title": progress[code][0],
+                    "progress": progress[code][1],
+                    "execution": round(totals.execution, 1),
+                }
+                for code, totals in per_action.items()
+                if totals.execution is not None and code in progress
+            ],
+            columns=["code", "title", "progress", "execution"],
+        )
+        chart_with_table(
+            charts.execution_vs_progress(scatter),
+            scatter.rename(
+                columns={
+                    "code": "Code",
+                    "title": "Action",
+                    "progress": "Avancement (%)",
+                    "execution": "Crédits arbitrés dépensés (%)",
+                }
+            ),
+            key="budget_execution",
+            alt="Part des crédits dépensés et avancement, par action.",
+        )
+
+    st.header("Alertes")
+    alerts = data.budget_alerts(plan_id)
+    if not alerts:
+        st.success("Aucune alerte budgétaire.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Action": a.action_code,
+                        "Alerte": budgets.ALERT_KINDS[a.kind],
+                        "Détail": a.message,
+                    }
+                    for a in alerts
+                ]
+            ),
+            hide_index=True,
+            key="budget_alerts",
+        )
+        st.caption(
+            f"« Dépense en avance » : part des crédits arbitrés dépensés supérieure à "
+            f"l'avancement de plus de {budgets.SPENDING_AHEAD_MARGIN} points."
+        )
+
+    st.header("Export pour les finances")
+    with db.session_scope(context.engine()) as session:
+        content = finance_workbook(session, plan_id)
+    st.download_button(
+        "Télécharger le budget (.xlsx)",
+        content,
+        file_name="budget.xlsx",
+        mime=XLSX,
+        key="budget_export",
+    )
+
+    if has_permission(auth.current_user(), Permission.EDIT_PLAN):
+        _editor(plan_id, year, year_data.closed)
