@@ -45,25 +45,41 @@ def generated_plan(actions: int) -> PlanData:
     """A plan of ``actions`` actions, each with 5 budget lines (years x collectivities)."""
     collectivities = ["Ville de Cahors", "Grand Cahors"]
     data = PlanData(
-        name="Plan généré pour la mesure", collectivities=collectivities, first_year=2018,
-        last_year=2030, adopted_on=date(2017, 11, 9),
+        name="Plan généré pour la mesure",
+        collectivities=collectivities,
+        first_year=2018,
+        last_year=2030,
+        adopted_on=date(2017, 11, 9),
         stakes=[StakeData("E1", "Enjeu"), StakeData("E2", "Enjeu 2")],
         objectives=[ObjectiveData(str(o), f"Objectif {o}", "", ["E1"]) for o in range(1, 4)],
     )
     for n in range(actions):
         code = f"{n % 3 + 1}.{n + 1}"
-        data.actions.append(ActionData(
-            code=code, title=f"Action n°{n + 1} « générée »", objective_code=str(n % 3 + 1),
-            carriers=collectivities, pilot_function="Chargé(e) de mission numérique",
-            progress=n % 101, start_date=date(2019, 1, 1), planned_end_date=date(2026, 12, 31),
-            description="Description de l'action\nsur deux lignes",
-        ))
+        data.actions.append(
+            ActionData(
+                code=code,
+                title=f"Action n°{n + 1} « générée »",
+                objective_code=str(n % 3 + 1),
+                carriers=collectivities,
+                pilot_function="Chargé(e) de mission numérique",
+                progress=n % 101,
+                start_date=date(2019, 1, 1),
+                planned_end_date=date(2026, 12, 31),
+                description="Description de l'action\nsur deux lignes",
+            )
+        )
         for k in range(5):
-            data.budget_lines.append(BudgetLineData(
-                action_code=code, year=2020 + k, collectivity=collectivities[k % 2],
-                section=BudgetSection.FONCTIONNEMENT if k % 2 else BudgetSection.INVESTISSEMENT,
-                requested_cents=1_250_050 + n, arbitrated_cents=1_000_000, spent_cents=900_000,
-            ))
+            data.budget_lines.append(
+                BudgetLineData(
+                    action_code=code,
+                    year=2020 + k,
+                    collectivity=collectivities[k % 2],
+                    section=BudgetSection.FONCTIONNEMENT if k % 2 else BudgetSection.INVESTISSEMENT,
+                    requested_cents=1_250_050 + n,
+                    arbitrated_cents=1_000_000,
+                    spent_cents=900_000,
+                )
+            )
     return data
 
 
@@ -104,9 +120,11 @@ def measure(runs: int, scale: str) -> list[tuple[str, float, float, str]]:
             engine.dispose()
     base = statistics.median(baseline)
     rows = [("openpyxl parcourt le classeur (référence)", base, 1.0, "")]
-    for label, values in (("lecture du classeur (read_sheets)", reading),
-                          ("essai complet (lecture + comparaison)", checking),
-                          ("import appliqué (lecture + écriture)", applying)):
+    for label, values in (
+        ("lecture du classeur (read_sheets)", reading),
+        ("essai complet (lecture + comparaison)", checking),
+        ("import appliqué (lecture + écriture)", applying),
+    ):
         median = statistics.median(values)
         rows.append((label, median, median / base, "< 20 s" if "appliqué" in label else ""))
     return rows
@@ -118,8 +136,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     actions = SCALES[args.scale]
-    print(f"Import d'un classeur de {actions} actions et {5 * actions} lignes budgétaires "
-          f"(médiane de {args.runs} essais, SQLite)")
+    print(
+        f"Import d'un classeur de {actions} actions et {5 * actions} lignes budgétaires "
+        f"(médiane de {args.runs} essais, SQLite)"
+    )
     print(f"{'mesure':<45} {'secondes':>9} {'ratio':>7}  cible")
     for label, seconds, ratio, target in measure(args.runs, args.scale):
         print(f"{label:<45} {seconds:>9.2f} {ratio:>7.1f}  {target}")

@@ -8,14 +8,13 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
+from tests.conftest import add_user, session_token
+from tests.pages import open_page, run_app
 from tracker import db
 from tracker.bootstrap import prepare_database
 from tracker.io.export import workbook_bytes
 from tracker.models import Action, Plan
 from tracker.services.plans import plan_data
-
-from tests.conftest import add_user, session_token
-from tests.pages import open_page, run_app
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
