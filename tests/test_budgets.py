@@ -927,3 +927,16 @@ def test_a_request_for_a_year_outside_the_plan_period_is_flagged(engine):
     with db.session_scope(engine) as session:
         (alert,) = budget_alerts(session, plan_id, AT)
     assert "hors de la période 2022-2024" in alert.message
+
+
+def test_closing_a_year_outside_the_plan_period_is_refused(engine, example_plan):
+    from tracker.services.budgets import close_year
+    from tracker.services.users import system_actor
+
+    before = count_rows(engine)
+    with (
+        pytest.raises(ValidationError, match="hors de la période"),
+        db.session_scope(engine, write=True) as session,
+    ):
+        close_year(session, system_actor("tests"), example_plan.id, 2040)
+    assert count_rows(engine) == before

@@ -501,7 +501,11 @@ def save_lines(
 def close_year(session: Session, actor: User | None, plan_id: int, year: int) -> BudgetYear:
     """Close a year's arbitration (admins): its requested and arbitrated amounts freeze."""
     require(actor, Permission.CLOSE_BUDGET_YEAR)
-    get_plan(session, plan_id)
+    plan = get_plan(session, plan_id)
+    if not plan.first_year <= year <= plan.last_year:
+        raise ValidationError(
+            f"L'année {year} est hors de la période du plan ({plan.first_year}-{plan.last_year})."
+        )
     row = _closure(session, plan_id, year) or BudgetYear(plan_id=plan_id, year=year)
     if row.arbitration_closed_at is not None:
         raise ValidationError(f"L'arbitrage {year} est déjà clôturé.")
