@@ -250,16 +250,26 @@ def budget_by_year(
     ]
 
 
-def budget_by_objective(session: Session, plan_id: int) -> dict[str, Totals]:
-    """Per objective, over the whole period."""
+def _period_totals(session: Session, plan_id: int, model: type) -> dict[str, Totals]:
+    """Totals over the whole period per code of ``model`` (Objective or Action), in SQL."""
     rows = session.execute(
         _base()
-        .add_columns(Objective.code, *_sums())
+        .add_columns(model.code, *_sums())
         .where(*_line_filters(plan_id, None, None, None, None))
-        .group_by(Objective.code, Objective.position)
-        .order_by(Objective.position)
+        .group_by(model.code, model.position)
+        .order_by(model.position)
     ).all()
     return {r[0]: Totals(int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def budget_by_objective(session: Session, plan_id: int) -> dict[str, Totals]:
+    """Per objective code, over the whole period."""
+    return _period_totals(session, plan_id, Objective)
+
+
+def budget_by_action(session: Session, plan_id: int) -> dict[str, Totals]:
+    """Per action code, over the whole period."""
+    return _period_totals(session, plan_id, Action)
 
 
 # --------------------------------------------------------------------------
@@ -645,15 +655,3 @@ def budget_alerts(session: Session, plan_id: int, at: date) -> list[BudgetAlert]
                 )
             )
     return alerts
-
-
-def budget_by_action(session: Session, plan_id: int) -> dict[str, Totals]:
-    """Per action code, over the whole period (summed in SQL)."""
-    rows = session.execute(
-        _base()
-        .add_columns(Action.code, *_sums())
-        .where(*_line_filters(plan_id, None, None, None, None))
-        .group_by(Action.code, Action.position)
-        .order_by(Action.position)
-    ).all()
-    return {r[0]: Totals(int(r[1]), int(r[2]), int(r[3])) for r in rows}
