@@ -20,6 +20,7 @@ UPDATERS = [
     "Import / export",
     "Actions",
     "Fiche action",
+    "Budget",
     "Mise à jour groupée",
     "Mon compte",
 ]
