@@ -89,11 +89,42 @@ def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def example_plan(engine: Engine) -> Plan:
-    """The shipped example plan, loaded in the test database."""
+@pytest.fixture(scope="session")
+def sqlite_example_template(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> tuple[Path, int]:
+    """A migrated SQLite file with the example plan loaded once (copied per test)."""
+    path = tmp_path_factory.mktemp("example") / "example.db"
+    shutil.copy(sqlite_template, path)
+    engine = db.make_engine(f"sqlite:///{path}")
     with db.session_scope(engine, write=True) as session:
-        return load_example(session)
+        plan_id = load_example(session).id
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path, plan_id
+
+
+@pytest.fixture
+def example_plan(engine: Engine, request: pytest.FixtureRequest) -> Plan:
+    """The shipped example plan, loaded in the test database.
+
+    On SQLite the test's (still empty) file is replaced by a copy of a file where
+    the example was loaded once: the same rows, without loading it for every test.
+    """
+    path = db.sqlite_path(engine)
+    written = any(n for table, n in count_rows(engine).items() if table != "alembic_version")
+    if path is None or written:
+        # PostgreSQL, or a test that wrote before asking for the example: load it.
+        with db.session_scope(engine, write=True) as session:
+            return load_example(session)
+    template, plan_id = request.getfixturevalue("sqlite_example_template")
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(template, path)
+    with db.session_scope(engine) as session:
+        return session.get(Plan, plan_id)
 
 
 @pytest.fixture
