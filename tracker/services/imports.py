@@ -161,6 +161,13 @@ class _Writer:
             count.unchanged += 1
         return changed
 
+    def link_changed(self, sheet: str, *, fields_changed: bool) -> None:
+        """A row whose links (stakes, carriers, actions) changed counts as updated once."""
+        if not fields_changed:
+            count = self.report.counts[sheet]
+            count.unchanged -= 1
+            count.updated += 1
+
     def create(
         self, sheet: str, label: str, entity: str, obj: Any, *, action_id: int | None = None
     ) -> Any:
@@ -264,10 +271,8 @@ def _update_plan(w: _Writer, data: PlanData, versions: dict[str, int]) -> None:
                     select(ObjectiveStake.stake_id).where(ObjectiveStake.objective_id == obj.id)
                 )
             )
-            if sorted(item.stake_codes) != current and not changed:
-                count = w.report.counts["Objectifs"]
-                count.unchanged -= 1
-                count.updated += 1
+            if sorted(item.stake_codes) != current:
+                w.link_changed("Objectifs", fields_changed=changed)
         if sorted(item.stake_codes) != current:
             w.log(
                 "Objectifs",
@@ -347,10 +352,7 @@ def _update_plan(w: _Writer, data: PlanData, versions: dict[str, int]) -> None:
                 " et ".join(dict.fromkeys(item.carriers)),
                 action.id,
             )
-            if not changed:
-                count = w.report.counts["Actions"]
-                count.unchanged -= 1
-                count.updated += 1
+            w.link_changed("Actions", fields_changed=changed)
             if w.apply:
                 s.execute(sa.delete(ActionCarrier).where(ActionCarrier.action_id == action.id))
                 for name in dict.fromkeys(item.carriers):
@@ -505,10 +507,7 @@ def _update_indicators(
                 ", ".join(current),
                 ", ".join(wanted),
             )
-            if not changed:
-                count = w.report.counts["Indicateurs"]
-                count.unchanged -= 1
-                count.updated += 1
+            w.link_changed("Indicateurs", fields_changed=changed)
             if w.apply:
                 s.execute(
                     sa.delete(IndicatorAction).where(IndicatorAction.indicator_id == existing.id)

@@ -53,6 +53,13 @@ def _period(
         )
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _finance_export(url: str, plan_id: int, rev: int) -> bytes:
+    """The finance workbook, built once per data change (not on every rerun)."""
+    with db.session_scope(db.get_engine(url)) as session:
+        return finance_workbook(session, plan_id)
+
+
 def _money_row(label: str, t: budgets.Totals, **extra) -> dict:
     return {
         **extra,
@@ -485,8 +492,7 @@ def render() -> None:
         )
 
     st.header("Export pour les finances")
-    with db.session_scope(context.engine()) as session:
-        content = finance_workbook(session, plan_id)
+    content = _finance_export(url, plan_id, rev)
     st.download_button(
         "Télécharger le budget (.xlsx)",
         content,

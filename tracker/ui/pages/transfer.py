@@ -31,6 +31,11 @@ def _export(url: str, plan_id: int, rev: int) -> tuple[str, bytes]:
     return data.name, workbook_bytes(data, versions)
 
 
+@st.cache_data(max_entries=1, show_spinner=False)
+def _empty_template() -> bytes:
+    return workbook_bytes(None)
+
+
 def _counts(report: ImportReport) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -171,7 +176,7 @@ def render() -> None:
         )
     cols[1].download_button(
         "Télécharger le modèle vide (.xlsx)",
-        workbook_bytes(None),
+        _empty_template(),
         file_name="modele-plan.xlsx",
         mime=XLSX,
         key="export_template",
