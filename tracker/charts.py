@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tracker.formats import format_eur, format_percent
+from tracker.formats import format_eur, format_number, format_percent
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable by every
 # common form of colour blindness.
@@ -276,3 +276,239 @@ def execution_vs_progress(df: pd.DataFrame) -> go.Figure:
         title="Crédits arbitrés dépensés (%)", range=[0, top], ticksuffix=" %", gridcolor="#DDDDDD"
     )
     return _base_layout(fig, title=title, height=520)
+
+
+# --------------------------------------------------------------------------
+# Indicators and surveys
+# --------------------------------------------------------------------------
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """An indicator's value with its unit: ``45,3 %``, ``1 250 visites``."""
+    if value is None or pd.isna(value):
+        return ""
+    if unit.strip() == "%":
+        return format_percent(value, 1)
+    decimals = 0 if float(value).is_integer() else 1
+    return f"{format_number(value, decimals)}\u00a0{unit}".strip()
+
+
+def _error_bars(values: pd.Series, low: pd.Series, high: pd.Series) -> dict:
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": (high - values).clip(lower=0).fillna(0).tolist(),
+        "arrayminus": (values - low).clip(lower=0).fillna(0).tolist(),
+        "color": "#1F1F1F",
+        "thickness": 1.5,
+        "width": 6,
+    }
+
+
+def indicator_timeline(
+    measurements: pd.DataFrame,
+    path: pd.DataFrame,
+    references: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+) -> go.Figure:
+    """An indicator over time: measurements with their 95 % intervals, the path
+    from the baseline to the targets, and national reference series.
+
+    ``measurements``: ``date``, ``valeur``, ``basse``, ``haute``, ``source``;
+    ``path``: ``date``, ``valeur``, ``etape`` (Valeur de référence, Cible…);
+    ``references``: ``date``, ``valeur``, ``source``.
+    """
+    fig = go.Figure()
+    suffix = " %" if unit.strip() == "%" else ""
+    if not path.empty:
+        fig.add_scatter(
+            name="Trajectoire vers la cible",
+            x=path["date"],
+            y=path["valeur"],
+            mode="lines+markers",
+            line={"color": OKABE_ITO["orange"], "dash": "dash", "width": 2},
+            marker={"symbol": "diamond-open", "size": 11, "color": OKABE_ITO["orange"]},
+            customdata=[
+                [step, format_value(v, unit)]
+                for step, v in zip(path["etape"], path["valeur"], strict=True)
+            ],
+            hovertemplate="%{customdata[0]} : %{customdata[1]}<br>%{x|%d/%m/%Y}<extra></extra>",
+        )
+    palette = [OKABE_ITO["purple"], OKABE_ITO["green"], OKABE_ITO["grey"], OKABE_ITO["sky"]]
+    for n, (source, group) in enumerate(references.groupby("source", sort=False)):
+        fig.add_scatter(
+            name=f"Référence nationale : {source}",
+            x=group["date"],
+            y=group["valeur"],
+            mode="lines+markers",
+            line={"color": palette[n % len(palette)], "dash": "dot", "width": 2},
+            marker={"symbol": "square", "size": 7},
+            customdata=[format_value(v, unit) for v in group["valeur"]],
+            hovertemplate=f"{source}<br>%{{x|%d/%m/%Y}} : %{{customdata}}<extra></extra>",
+        )
+    if not measurements.empty:
+        has_interval = measurements["basse"].notna() & measurements["haute"].notna()
+        fig.add_scatter(
+            name="Mesures locales (intervalle de confiance à 95 %)"
+            if has_interval.any()
+            else "Mesures locales",
+            x=measurements["date"],
+            y=measurements["valeur"],
+            mode="lines+markers",
+            line={"color": OKABE_ITO["blue"], "width": 3},
+            marker={"symbol": "circle", "size": 10, "color": OKABE_ITO["blue"]},
+            error_y=_error_bars(
+                measurements["valeur"], measurements["basse"], measurements["haute"]
+            )
+            if has_interval.any()
+            else None,
+            customdata=[
+                [format_value(v, unit), s, _interval_text(lo, hi, unit)]
+                for v, s, lo, hi in zip(
+                    measurements["valeur"],
+                    measurements["source"],
+                    measurements["basse"],
+                    measurements["haute"],
+                    strict=True,
+                )
+            ],
+            hovertemplate="%{x|%d/%m/%Y} : %{customdata[0]}%{customdata[2]}"
+            "<br>%{customdata[1]}<extra></extra>",
+        )
+    if measurements.empty and path.empty and references.empty:
+        fig.add_annotation(
+            text="Aucune mesure",
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            font={"size": 16, "color": OKABE_ITO["grey"]},
+        )
+    fig.update_yaxes(
+        ticksuffix=suffix, gridcolor="#DDDDDD", rangemode="tozero", title=None, tickformat=",~r"
+    )
+    if suffix:
+        fig.update_yaxes(range=[0, 105])
+    fig.update_xaxes(gridcolor="#EEEEEE", title=None)
+    fig.update_layout(legend={"y": -0.15, "yanchor": "top", "x": 0, "xanchor": "left"})
+    fig = _base_layout(fig, title=title, height=460)
+    fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0})
+    fig.update_layout(margin={"b": 110})
+    return fig
+
+
+def _interval_text(low: float | None, high: float | None, unit: str) -> str:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return ""
+    return f" (IC 95 % : {format_value(low, unit)} – {format_value(high, unit)})"
+
+
+def wave_comparison(df: pd.DataFrame, *, first: str, second: str) -> go.Figure:
+    """Two waves side by side for each indicator (a dumbbell with intervals).
+
+    ``df``: ``indicateur``, ``avant``, ``avant_basse``, ``avant_haute``,
+    ``apres``, ``apres_basse``, ``apres_haute``, ``significatif`` (bool).
+    """
+    labels = [
+        f"{_short(label)}<br><i>{'écart significatif' if sig else 'écart non significatif'}</i>"
+        for label, sig in zip(df["indicateur"], df["significatif"], strict=True)
+    ]
+    fig = go.Figure()
+    for a, b, label in zip(df["avant"], df["apres"], labels, strict=True):
+        fig.add_scatter(
+            x=[a, b],
+            y=[label, label],
+            mode="lines",
+            line={"color": "#BBBBBB", "width": 6},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    for column, name, color, symbol in (
+        ("avant", first, OKABE_ITO["sky"], "circle-open"),
+        ("apres", second, OKABE_ITO["blue"], "circle"),
+    ):
+        fig.add_scatter(
+            name=name,
+            x=df[column],
+            y=labels,
+            mode="markers",
+            marker={"color": color, "size": 14, "symbol": symbol, "line": {"width": 3}},
+            error_x={
+                **_error_bars(df[column], df[f"{column}_basse"], df[f"{column}_haute"]),
+                "color": color,
+            },
+            customdata=[format_percent(v, 1) for v in df[column]],
+            hovertemplate=f"{name}<br>%{{y}} : %{{customdata}}<extra></extra>",
+        )
+    fig.update_xaxes(range=[0, 100], ticksuffix=" %", gridcolor="#DDDDDD", title=None)
+    fig.update_yaxes(autorange="reversed", title=None)
+    fig = _base_layout(
+        fig,
+        title=f"Évolution entre « {first} » et « {second} »",
+        height=200 + 70 * max(len(df), 1),
+    )
+    fig.update_layout(
+        legend={"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0, "xanchor": "left"}
+    )
+    return fig
+
+
+def _short(text: str, limit: int = 45) -> str:
+    """A long label cut at a word, for an axis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def breakdown_bars(df: pd.DataFrame, *, title: str, column: str) -> go.Figure:
+    """An indicator by group, with the 95 % interval on each bar; groups of fewer
+    than 30 respondents are hatched and labelled « non fiable ».
+
+    ``df``: ``groupe``, ``valeur``, ``basse``, ``haute``, ``repondants``, ``fiable``.
+    """
+    labels = [
+        f"{g} (n = {format_number(n)}{', non fiable' if not ok else ''})"
+        for g, n, ok in zip(df["groupe"], df["repondants"], df["fiable"], strict=True)
+    ]
+    fig = go.Figure()
+    for reliable, name, marker in (
+        (True, "Groupe d'au moins 30 répondants", {"color": OKABE_ITO["blue"]}),
+        (
+            False,
+            "Moins de 30 répondants : non fiable",
+            {
+                "color": "white",
+                "line": {"color": OKABE_ITO["grey"], "width": 2},
+                "pattern": {"shape": "x", "fgcolor": OKABE_ITO["grey"], "size": 7},
+            },
+        ),
+    ):
+        mask = df["fiable"] == reliable
+        if not mask.any():
+            continue
+        part = df[mask]
+        fig.add_bar(
+            name=name,
+            y=[label for label, m in zip(labels, mask, strict=True) if m],
+            x=part["valeur"],
+            orientation="h",
+            marker=marker,
+            error_x=_error_bars(part["valeur"], part["basse"], part["haute"]),
+            text=[format_percent(v, 1) for v in part["valeur"]],
+            textposition="inside",
+            insidetextanchor="start",
+            customdata=[
+                _interval_text(lo, hi, "%")
+                for lo, hi in zip(part["basse"], part["haute"], strict=True)
+            ],
+            hovertemplate="%{y}<br>%{text}%{customdata}<extra></extra>",
+        )
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(range=[0, 100], ticksuffix=" %", gridcolor="#DDDDDD", title=None)
+    fig.update_yaxes(autorange="reversed", title=None, categoryorder="array", categoryarray=labels)
+    return _base_layout(
+        fig, title=f"{title}, selon « {column} »", height=140 + 34 * max(len(df), 1)
+    )

@@ -103,6 +103,17 @@ class SourceType(enum.StrEnum):
     WEB_ANALYTICS = "audience_web"
 
 
+class IndicatorStatus(enum.StrEnum):
+    """Where an indicator stands (computed, never stored)."""
+
+    REACHED = "atteint"
+    ON_TRACK = "en_bonne_voie"
+    LATE = "en_retard"
+    NO_RECENT = "pas_de_mesure_recente"
+    NO_TARGET = "sans_cible"
+    NOT_ASSESSED = "non_evaluable"
+
+
 class ReviewStatus(enum.StrEnum):
     OPEN = "ouvert"
     CLOSED = "clos"
@@ -489,6 +500,9 @@ class SurveyWave(SQLModel, table=True):
     sample_size: int | None = None
     is_example: bool = Field(default=False)
     imported_at: datetime | None = None
+    # The columns of the imported file, in order, and the one holding weights.
+    columns: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    weight_column: str | None = Field(default=None, max_length=120)
 
 
 class SurveyResponse(SQLModel, table=True):
@@ -634,6 +648,8 @@ class AuditEntry(SQLModel, table=True):
     # The action an entry concerns (the action itself, its milestones, notes,
     # budget lines...), so that an action's full history is one query.
     action_id: int | None = _fk("action.id", ondelete="SET NULL", nullable=True)
+    # Likewise for an indicator, its measurements and reference values.
+    indicator_id: int | None = _fk("indicator.id", ondelete="SET NULL", nullable=True)
     entity: str = Field(max_length=40)
     entity_id: int | None = None
     # The entity's version after the change (optimistic locking): a refused save

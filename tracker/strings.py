@@ -13,6 +13,7 @@ from tracker.models import (
     Direction,
     FundingStatus,
     Health,
+    IndicatorStatus,
     Priority,
     ProgressMode,
     ReviewStatus,
@@ -86,6 +87,39 @@ SOURCE_TYPE_LABELS: dict[SourceType, str] = {
     SourceType.ADMINISTRATIVE: "Données administratives",
     SourceType.WEB_ANALYTICS: "Audience web",
 }
+INDICATOR_STATUS_LABELS: dict[IndicatorStatus, str] = {
+    IndicatorStatus.REACHED: "Atteint",
+    IndicatorStatus.ON_TRACK: "En bonne voie",
+    IndicatorStatus.LATE: "En retard",
+    IndicatorStatus.NO_RECENT: "Pas de mesure récente",
+    IndicatorStatus.NO_TARGET: "Sans cible",
+    IndicatorStatus.NOT_ASSESSED: "Non évaluable",
+}
+INDICATOR_STATUS_SYMBOLS: dict[IndicatorStatus, str] = {
+    IndicatorStatus.REACHED: "●",
+    IndicatorStatus.ON_TRACK: "✓",
+    IndicatorStatus.LATE: "▲",
+    IndicatorStatus.NO_RECENT: "?",
+    IndicatorStatus.NO_TARGET: "–",
+    IndicatorStatus.NOT_ASSESSED: "–",
+}
+INDICATOR_STATUS_HELP: dict[IndicatorStatus, str] = {
+    IndicatorStatus.REACHED: "la dernière mesure atteint la cible finale",
+    IndicatorStatus.ON_TRACK: "la dernière mesure atteint la valeur attendue à sa date sur la "
+    "trajectoire entre la valeur de référence, la cible intermédiaire et la cible",
+    IndicatorStatus.LATE: "la dernière mesure est en deçà de la valeur attendue à sa date",
+    IndicatorStatus.NO_RECENT: "aucune mesure, ou la dernière est plus ancienne que la "
+    "périodicité de l'indicateur",
+    IndicatorStatus.NO_TARGET: "aucune cible finale n'est fixée",
+    IndicatorStatus.NOT_ASSESSED: "une cible est fixée mais pas de valeur de référence datée "
+    "pour tracer la trajectoire",
+}
+
+
+def indicator_status_label(status: IndicatorStatus) -> str:
+    return f"{INDICATOR_STATUS_SYMBOLS[status]} {INDICATOR_STATUS_LABELS[status]}"
+
+
 REVIEW_STATUS_LABELS: dict[ReviewStatus, str] = {
     ReviewStatus.OPEN: "Ouvert",
     ReviewStatus.CLOSED: "Clos",
@@ -172,4 +206,31 @@ FIELD_LABELS: dict[str, str] = {
     "password_hash": "Mot de passe",
     "public_view": "Consultation publique",
     "upload_limit_mb": "Taille maximale des fichiers (Mo)",
+    # Indicators, measurements and survey waves
+    "definition": "Définition",
+    "direction": "Sens",
+    "source_type": "Type de source",
+    "baseline_value": "Valeur de référence",
+    "baseline_date": "Date de référence",
+    "intermediate_target": "Cible intermédiaire",
+    "intermediate_target_date": "Date de la cible intermédiaire",
+    "target_value": "Cible",
+    "target_date": "Date cible",
+    "objective_id": "Objectif",
+    "actions": "Actions mesurées",
+    "survey_question": "Question d'enquête",
+    "survey_values": "Réponses comptées",
+    "survey_filter_question": "Question de filtre",
+    "survey_filter_values": "Réponses du filtre",
+    "date": "Date",
+    "value": "Valeur",
+    "sample_size": "Effectif",
+    "effective_size": "Effectif efficace",
+    "ci_low": "Borne basse",
+    "ci_high": "Borne haute",
+    "comment": "Commentaire",
+    "fieldwork_start": "Début du terrain",
+    "fieldwork_end": "Fin du terrain",
+    "method": "Méthode",
+    "population": "Population",
 }

@@ -150,6 +150,28 @@ COLUMN_HELP: dict[str, dict[str, tuple[str, str, bool]]] = {
         ),
         "Objectif": ("objectif mesuré", "code d'un objectif", False),
         "Actions": ("actions mesurées", CODES, False),
+        "Question d'enquête": (
+            "pour un indicateur calculé depuis l'enquête : la colonne du fichier des réponses "
+            "(la question)",
+            "nom de colonne, tel qu'écrit dans le fichier des réponses",
+            False,
+        ),
+        "Réponses comptées": (
+            "les réponses qui comptent : l'indicateur est la part des répondants ayant donné "
+            "l'une d'elles",
+            "réponses séparées par ; (ex. Oui, souvent; Oui, parfois)",
+            False,
+        ),
+        "Question de filtre": (
+            "pour restreindre le calcul à une sous-population : la colonne qui la définit",
+            "nom de colonne (facultatif)",
+            False,
+        ),
+        "Réponses du filtre": (
+            "les réponses qui définissent la sous-population (ex. les utilisateurs d'internet)",
+            "réponses séparées par ;",
+            False,
+        ),
     },
     "Mesures": {
         "Indicateur": ("indicateur mesuré", "code d'un indicateur", True),

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from sqlmodel import Session, select
 
+from tracker.io import parsing
+from tracker.io.survey_file import read_survey_file
 from tracker.io.template import read_csv_folder
+from tracker.io.workbook import InputFile
 from tracker.models import Plan, User
+from tracker.services import surveys
 from tracker.services.plans import create_plan
 from tracker.services.users import system_actor
 from tracker.settings import get_settings
 
 EXAMPLE_CONTEXT = "chargement du plan d'exemple"
+SURVEY_FOLDER = "enquetes"
 
 
 def load_example(
@@ -22,10 +29,38 @@ def load_example(
 
     Without an actor, the app itself loads it (first run).
     """
-    data = read_csv_folder(folder or get_settings().example_dir)
+    folder = folder or get_settings().example_dir
+    data = read_csv_folder(folder)
     data.is_example = True
     actor = actor or system_actor("application (premier lancement)")
-    return create_plan(session, data, actor=actor, context=EXAMPLE_CONTEXT)
+    plan = create_plan(session, data, actor=actor, context=EXAMPLE_CONTEXT)
+    load_example_waves(session, plan, folder / SURVEY_FOLDER, actor=actor)
+    return plan
+
+
+def load_example_waves(session: Session, plan: Plan, folder: Path, *, actor: User) -> None:
+    """The illustrative survey waves listed in ``Vagues.csv``, with their respondents."""
+    listing = folder / "Vagues.csv"
+    if not listing.is_file():
+        return
+    text = listing.read_text(encoding="utf-8-sig")
+    for row in csv.DictReader(io.StringIO(text), delimiter=";"):
+        wave = surveys.create_wave(
+            session,
+            actor,
+            plan.id,
+            surveys.WaveInput(
+                name=row["Nom"],
+                fieldwork_start=parsing.parse_date(row["Début du terrain"]),
+                fieldwork_end=parsing.parse_date(row["Fin du terrain"]),
+                method=row["Méthode"],
+                population=row["Population"],
+            ),
+            is_example=True,
+        )
+        path = folder / row["Fichier"]
+        table = read_survey_file(InputFile(path.name, path.read_bytes()))
+        surveys.import_responses(session, actor, wave.id, table)
 
 
 def example_present(session: Session) -> bool:

@@ -131,6 +131,10 @@ def sheet_rows(data: PlanData, versions: dict[str, int]) -> dict[str, list[list[
                 i.update_period_days,
                 i.objective_code,
                 i.action_codes,
+                i.survey_question,
+                i.survey_values,
+                i.survey_filter_question,
+                i.survey_filter_values,
             ]
             for i in data.indicators
         ],

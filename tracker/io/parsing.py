@@ -170,6 +170,13 @@ def parse_list(value: Any) -> list[str]:
     return [part.strip() for part in text.split(separator) if part.strip()]
 
 
+def parse_answers(value: Any) -> list[str]:
+    """Survey answers separated by ``;`` only (an answer may hold a comma)."""
+    if is_blank(value):
+        return []
+    return list(dict.fromkeys(p.strip() for p in parse_text(value).split(";") if p.strip()))
+
+
 def parse_bool(value: Any) -> bool | None:
     if is_blank(value):
         return None

@@ -136,6 +136,10 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         ("Périodicité (jours)", "update_period_days"),
         ("Objectif", "objective"),
         ("Actions", "actions"),
+        ("Question d'enquête", "survey_question"),
+        ("Réponses comptées", "survey_values"),
+        ("Question de filtre", "survey_filter_question"),
+        ("Réponses du filtre", "survey_filter_values"),
     ),
     "Mesures": _cols(
         ("Indicateur", "indicator", True),
@@ -446,6 +450,10 @@ def plan_data_from_rows(rows: dict[str, list[SheetRow]]) -> PlanData:
             update_period_days=r.get("update_period_days", parsing.parse_int),
             objective_code=r.text("objective") or None,
             action_codes=r.get("actions", parsing.parse_list) or [],
+            survey_question=r.text("survey_question") or None,
+            survey_values=r.get("survey_values", parsing.parse_answers) or None,
+            survey_filter_question=r.text("survey_filter_question") or None,
+            survey_filter_values=r.get("survey_filter_values", parsing.parse_answers) or None,
         )
         if r.ok:
             indicators.append(item)

@@ -38,6 +38,7 @@ def record(
     operation: str,
     plan_id: int | None = None,
     action_id: int | None = None,
+    indicator_id: int | None = None,
     entity_version: int | None = None,
     field: str | None = None,
     old: Any = None,
@@ -51,11 +52,14 @@ def record(
     """
     if entity == "action" and action_id is None:
         action_id = entity_id
+    if entity == "indicateur" and indicator_id is None:
+        indicator_id = entity_id
     entry = AuditEntry(
         user_id=actor.id if actor is not None else None,
         user_login=actor.login if actor is not None else SYSTEM_LOGIN,
         plan_id=plan_id,
         action_id=action_id,
+        indicator_id=indicator_id,
         entity_version=entity_version,
         entity=entity,
         entity_id=entity_id,

@@ -113,6 +113,7 @@ class _Writer:
         old: Any,
         new: Any,
         action_id: int | None = None,
+        indicator_id: int | None = None,
     ) -> None:
         self.report.changes.append(f"{sheet} — {label} : {describe_change(name, old, new)}")
         if self.apply:
@@ -125,6 +126,7 @@ class _Writer:
                 entity_id=obj.id,
                 plan_id=self.plan.id,
                 action_id=action_id,
+                indicator_id=indicator_id,
                 entity_version=version,
                 operation="modification",
                 field=name,
@@ -142,6 +144,7 @@ class _Writer:
         values: dict[str, Any],
         *,
         action_id: int | None = None,
+        indicator_id: int | None = None,
     ) -> bool:
         """Update ``obj`` with ``values``; count it as updated or unchanged."""
         changed = False
@@ -149,7 +152,7 @@ class _Writer:
             old = getattr(obj, name)
             if old != new:
                 changed = True
-                self.log(sheet, label, entity, obj, name, old, new, action_id)
+                self.log(sheet, label, entity, obj, name, old, new, action_id, indicator_id)
                 if self.apply:
                     setattr(obj, name, new)
         count = self.report.counts[sheet]
@@ -169,7 +172,14 @@ class _Writer:
             count.updated += 1
 
     def create(
-        self, sheet: str, label: str, entity: str, obj: Any, *, action_id: int | None = None
+        self,
+        sheet: str,
+        label: str,
+        entity: str,
+        obj: Any,
+        *,
+        action_id: int | None = None,
+        indicator_id: int | None = None,
     ) -> Any:
         self.report.counts[sheet].created += 1
         self.report.changes.append(f"{sheet} — {label} : création")
@@ -183,6 +193,7 @@ class _Writer:
                 entity_id=obj.id,
                 plan_id=self.plan.id,
                 action_id=action_id if entity != "action" else obj.id,
+                indicator_id=indicator_id,
                 operation="création",
                 new=label,
                 context=self.context,
@@ -526,7 +537,7 @@ def _update_indicators(
         values = _values(item, {"indicator_code", "date", "source"})
         existing = measurements.get((indicator.id, item.date, item.source))
         if existing is not None:
-            w.sync("Mesures", label, "mesure", existing, values)
+            w.sync("Mesures", label, "mesure", existing, values, indicator_id=indicator.id)
         else:
             w.create(
                 "Mesures",
@@ -535,6 +546,7 @@ def _update_indicators(
                 Measurement(
                     indicator_id=indicator.id, date=item.date, source=item.source, **values
                 ),
+                indicator_id=indicator.id,
             )
 
     references = {
@@ -546,7 +558,14 @@ def _update_indicators(
         label = f"référence {item.indicator_code} du {item.date.isoformat()}"
         existing = references.get((indicator.id, item.date, item.source))
         if existing is not None:
-            w.sync("Références", label, "référence", existing, {"value": item.value})
+            w.sync(
+                "Références",
+                label,
+                "référence",
+                existing,
+                {"value": item.value},
+                indicator_id=indicator.id,
+            )
         else:
             w.create(
                 "Références",
@@ -555,6 +574,7 @@ def _update_indicators(
                 ReferenceValue(
                     indicator_id=indicator.id, date=item.date, value=item.value, source=item.source
                 ),
+                indicator_id=indicator.id,
             )
 
 

@@ -137,6 +137,13 @@ class IndicatorData:
     update_period_days: int | None = None
     objective_code: str | None = None
     action_codes: list[str] = field(default_factory=list)
+    # Survey definition: the share of respondents whose answer to
+    # ``survey_question`` is among ``survey_values`` (optionally among those whose
+    # answer to ``survey_filter_question`` is among ``survey_filter_values``).
+    survey_question: str | None = None
+    survey_values: list[str] | None = None
+    survey_filter_question: str | None = None
+    survey_filter_values: list[str] | None = None
 
 
 @dataclass
@@ -178,6 +185,30 @@ class PlanData:
     indicators: list[IndicatorData] = field(default_factory=list)
     measurements: list[MeasurementData] = field(default_factory=list)
     references: list[ReferenceData] = field(default_factory=list)
+
+
+def survey_definition_problems(i: IndicatorData | Indicator) -> list[str]:
+    """What is wrong with an indicator's survey definition (empty list: nothing)."""
+    problems = []
+    question = (i.survey_question or "").strip()
+    filter_question = (i.survey_filter_question or "").strip()
+    if question and not i.survey_values:
+        problems.append(f"indiquez les réponses comptées pour la question « {question} ».")
+    if i.survey_values and not question:
+        problems.append("des réponses comptées sont indiquées sans question d'enquête.")
+    if filter_question and not question:
+        problems.append("une question de filtre est indiquée sans question d'enquête.")
+    if filter_question and not i.survey_filter_values:
+        problems.append(f"indiquez les réponses retenues pour le filtre « {filter_question} ».")
+    if i.survey_filter_values and not filter_question:
+        problems.append("des réponses de filtre sont indiquées sans question de filtre.")
+    if question and SourceType(i.source_type) != SourceType.SURVEY:
+        problems.append(
+            "une question d'enquête n'a de sens que pour un indicateur de source Enquête."
+        )
+    if question and (i.unit or "").strip() != "%":
+        problems.append("un indicateur calculé depuis une enquête s'exprime en % (unité « % »).")
+    return problems
 
 
 def _duplicates(codes: list[str]) -> list[str]:
@@ -319,6 +350,7 @@ def validate_plan_data(
                 problems.append(f"Indicateur {i.code} : action inconnue « {code} ».")
         if i.update_period_days is not None and i.update_period_days <= 0:
             problems.append(f"Indicateur {i.code} : la périodicité doit être positive.")
+        problems.extend(f"Indicateur {i.code} : {p}" for p in survey_definition_problems(i))
     seen_measures: set[tuple] = set()
     for m in data.measurements:
         if m.indicator_code not in indicators:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from tracker import db
 from tracker.errors import NotFoundError
-from tracker.services import actions, budgets
+from tracker.services import actions, budgets, indicators, surveys
 from tracker.services import plans as plan_service
 from tracker.settings import get_settings
 from tracker.ui import context
@@ -52,3 +52,66 @@ def _budget_alerts(url: str, plan_id: int, rev: int, at: date) -> list[budgets.B
 def budget_alerts(plan_id: int) -> list[budgets.BudgetAlert]:
     """The plan's budget alerts today (recomputed after a write)."""
     return _budget_alerts(get_settings().database_url, plan_id, context.revision(), context.today())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _indicator_rows(url: str, plan_id: int, rev: int, at: date) -> list[indicators.IndicatorRow]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return indicators.indicator_rows(session, plan_id, at)
+
+
+def indicator_rows(plan_id: int) -> list[indicators.IndicatorRow]:
+    """Every indicator of the plan and where it stands today."""
+    return _indicator_rows(
+        get_settings().database_url, plan_id, context.revision(), context.today()
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _indicator_detail(
+    url: str, indicator_id: int, rev: int, at: date
+) -> indicators.IndicatorDetail | None:
+    with db.session_scope(db.get_engine(url)) as session:
+        try:
+            return indicators.indicator_detail(session, indicator_id, at)
+        except NotFoundError:
+            return None
+
+
+def indicator_detail(indicator_id: int) -> indicators.IndicatorDetail | None:
+    """One indicator's page data (None if it does not exist)."""
+    return _indicator_detail(
+        get_settings().database_url, indicator_id, context.revision(), context.today()
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _waves(url: str, plan_id: int, rev: int) -> list[surveys.WaveSummary]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return surveys.list_waves(session, plan_id)
+
+
+def waves(plan_id: int) -> list[surveys.WaveSummary]:
+    """The plan's survey waves, oldest first."""
+    return _waves(get_settings().database_url, plan_id, context.revision())
+
+
+@st.cache_data(max_entries=4, show_spinner="Chargement des réponses…")
+def _responses(url: str, wave_id: int, rev: int) -> surveys.Responses:
+    with db.session_scope(db.get_engine(url)) as session:
+        return surveys.load_responses(session, wave_id)
+
+
+def responses(wave_id: int) -> surveys.Responses:
+    """A wave's stored respondents (loaded once per data revision)."""
+    return _responses(get_settings().database_url, wave_id, context.revision())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _comparison(url: str, first: int, second: int, rev: int) -> list[surveys.Comparison]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return surveys.compare_waves(session, first, second)
+
+
+def comparison(first: int, second: int) -> list[surveys.Comparison]:
+    return _comparison(get_settings().database_url, first, second, context.revision())

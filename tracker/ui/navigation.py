@@ -52,6 +52,31 @@ def budget_page() -> st.Page:
     return st.Page(budget.render, title="Budget", icon="💶", url_path="budget")
 
 
+def indicators_page() -> st.Page:
+    from tracker.ui.pages import indicators
+
+    return st.Page(indicators.render, title="Indicateurs", icon="📈", url_path="indicateurs")
+
+
+def indicator_page() -> st.Page:
+    """One indicator's page; reached from the indicators table (?indicator=ID)."""
+    from tracker.ui.pages import indicator
+
+    return st.Page(
+        indicator.render,
+        title="Fiche indicateur",
+        icon="📄",
+        url_path="indicateur",
+        visibility="hidden",
+    )
+
+
+def surveys_page() -> st.Page:
+    from tracker.ui.pages import surveys
+
+    return st.Page(surveys.render, title="Enquêtes", icon="🗳️", url_path="enquetes")
+
+
 def login_page(default: bool = False) -> st.Page:
     from tracker.ui import auth
 
@@ -72,6 +97,7 @@ def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[s
     pages: dict[str, list[st.Page]] = {
         "Le plan": [plan_page(), transfer_page()],
         "Suivi des actions": follow_up,
+        "Indicateurs": [indicators_page(), indicator_page(), surveys_page()],
         "Compte": [st.Page(account.render, title="Mon compte", icon="👤", url_path="mon-compte")],
     }
     if Role(user.role) == Role.ADMIN:

@@ -1,0 +1,552 @@
+"""« Fiche indicateur »: definition, source, baseline and targets, the chart over
+time (measurements with their intervals, target path, national references),
+every measurement, linked objective and actions, history; for editors, forms to
+add and correct measurements and to change the definition."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from tracker import charts, db, strings
+from tracker.charts import format_value
+from tracker.errors import TrackerError
+from tracker.formats import format_date, format_datetime, format_number, format_percent
+from tracker.models import Direction, SourceType, User
+from tracker.services import indicators as indicator_service
+from tracker.services.indicators import IndicatorDetail, MeasurementEdit, target_path, trend
+from tracker.services.permissions import Permission, has_permission
+from tracker.ui import auth, context, data, navigation
+from tracker.ui.components import chart_with_table, example_banner, plain
+
+_SAVED = "indicator_saved"
+
+
+def _indicator_id() -> int | None:
+    raw = st.query_params.get("indicator", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _summary(detail: IndicatorDetail) -> None:
+    r, s = detail.row, detail.row.state
+    cols = st.columns(4)
+    delta = None
+    if s.change is not None:
+        delta = format_value(s.change, r.unit).replace("%", "pt") if r.unit == "%" else None
+        if delta is None:
+            delta = format_number(s.change, 0 if float(s.change).is_integer() else 1)
+    arrow, good = trend(s, r.direction)
+    cols[0].metric(
+        "Dernière valeur",
+        format_value(s.latest.value, r.unit) if s.latest else "–",
+        delta=delta,
+        delta_color="normal" if r.direction == Direction.HIGHER else "inverse",
+        help=f"Mesurée le {format_date(s.latest.date)}" if s.latest else "Aucune mesure",
+    )
+    cols[1].metric(
+        "Vers la cible",
+        format_percent(s.progress) if s.progress is not None else "–",
+        help="(dernière valeur − valeur de référence) / (cible − valeur de référence), "
+        "entre 0 et 100 %",
+    )
+    cols[2].metric(
+        "Statut",
+        strings.indicator_status_label(s.status),
+        help=strings.INDICATOR_STATUS_HELP[s.status].capitalize() + ".",
+    )
+    cols[3].metric(
+        "Attendu aujourd'hui",
+        format_value(s.expected_today, r.unit) if s.expected_today is not None else "–",
+        help="Valeur attendue à la date du jour sur la trajectoire entre la valeur de "
+        "référence, la cible intermédiaire et la cible.",
+    )
+    if arrow:
+        way = "" if good is None else (" (favorable)" if good else " (défavorable)")
+        st.caption(
+            f"Évolution depuis la mesure précédente : {arrow}{way}. "
+            + (
+                f"Prochaine mesure attendue le {format_date(s.next_due)}."
+                if s.next_due
+                else "Pas de périodicité fixée."
+            )
+        )
+
+
+def _chart(detail: IndicatorDetail) -> None:
+    ind, unit = detail.indicator, detail.indicator.unit
+    measurements = pd.DataFrame(
+        [
+            {
+                "date": m.date,
+                "valeur": m.value,
+                "basse": m.ci_low,
+                "haute": m.ci_high,
+                "source": m.source,
+            }
+            for m in detail.measurements
+        ],
+        columns=["date", "valeur", "basse", "haute", "source"],
+    )
+    names = {
+        ind.baseline_date: "Valeur de référence",
+        ind.intermediate_target_date: "Cible intermédiaire",
+        ind.target_date: "Cible",
+    }
+    path = pd.DataFrame(
+        [{"date": p.date, "valeur": p.value, "etape": names[p.date]} for p in target_path(ind)],
+        columns=["date", "valeur", "etape"],
+    )
+    references = pd.DataFrame(
+        [{"date": r.date, "valeur": r.value, "source": r.source} for r in detail.references],
+        columns=["date", "valeur", "source"],
+    )
+    fig = charts.indicator_timeline(
+        measurements, path, references, title=f"{ind.code} — {ind.name}", unit=unit
+    )
+    table = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "Série": "Mesure locale",
+                    "Date": [format_date(d) for d in measurements["date"]],
+                    "Valeur": [format_value(v, unit) for v in measurements["valeur"]],
+                    "Intervalle à 95 %": [
+                        f"{format_value(lo, unit)} – {format_value(hi, unit)}"
+                        if pd.notna(lo) and pd.notna(hi)
+                        else ""
+                        for lo, hi in zip(measurements["basse"], measurements["haute"], strict=True)
+                    ],
+                    "Source": measurements["source"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "Série": path["etape"],
+                    "Date": [format_date(d) for d in path["date"]],
+                    "Valeur": [format_value(v, unit) for v in path["valeur"]],
+                    "Intervalle à 95 %": "",
+                    "Source": "Trajectoire vers la cible",
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "Série": "Référence nationale",
+                    "Date": [format_date(d) for d in references["date"]],
+                    "Valeur": [format_value(v, unit) for v in references["valeur"]],
+                    "Intervalle à 95 %": "",
+                    "Source": references["source"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    chart_with_table(
+        fig,
+        table,
+        key="indicator_chart",
+        alt=f"Évolution de l'indicateur {ind.code} : mesures locales, trajectoire vers la "
+        "cible et références nationales.",
+    )
+
+
+def _target_text(value: float | None, when: date | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    return format_value(value, unit) + (f" ({format_date(when)})" if when else "")
+
+
+def _info(detail: IndicatorDetail) -> None:
+    ind, r = detail.indicator, detail.row
+    rows = [
+        ("Définition", ind.definition or "–"),
+        ("Unité", ind.unit),
+        ("Sens souhaité", strings.DIRECTION_LABELS[Direction(ind.direction)]),
+        ("Type de source", strings.SOURCE_TYPE_LABELS[SourceType(ind.source_type)]),
+        ("Source", ind.source or "–"),
+        ("Valeur de référence", _target_text(ind.baseline_value, ind.baseline_date, ind.unit)),
+        (
+            "Cible intermédiaire",
+            _target_text(ind.intermediate_target, ind.intermediate_target_date, ind.unit),
+        ),
+        ("Cible", _target_text(ind.target_value, ind.target_date, ind.unit)),
+        (
+            "Périodicité",
+            f"{ind.update_period_days} jours" if ind.update_period_days else "non fixée",
+        ),
+        ("Objectif", f"{r.objective_code} : {r.objective_name}" if r.objective_code else "–"),
+    ]
+    if ind.survey_question:
+        rows += [
+            ("Question d'enquête", ind.survey_question),
+            ("Réponses comptées", " ; ".join(ind.survey_values or [])),
+        ]
+        if ind.survey_filter_question:
+            rows += [
+                ("Sous-population : question", ind.survey_filter_question),
+                ("Sous-population : réponses", " ; ".join(ind.survey_filter_values or [])),
+            ]
+    rows.append(("Version", str(ind.version)))
+    frame = pd.DataFrame(rows, columns=["Champ", "Valeur"])
+    st.dataframe(frame, hide_index=True, key="indicator_info", height=38 + 35 * len(frame))
+    if detail.actions:
+        st.subheader("Actions mesurées")
+        for action_id, code, title in detail.actions:
+            st.page_link(
+                navigation.action_page(),
+                label=f"{code} — {title}",
+                icon="📄",
+                query_params={"action": str(action_id)},
+            )
+
+
+def _measurements_frame(detail: IndicatorDetail) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "id": m.id,
+                "Date": m.date,
+                "Valeur": m.value,
+                "Source": m.source,
+                "Effectif": m.sample_size,
+                "Borne basse": m.ci_low,
+                "Borne haute": m.ci_high,
+                "Commentaire": m.comment,
+                "Vague d'enquête": m.wave_name or "",
+            }
+            for m in detail.measurements
+        ],
+        columns=[
+            "id",
+            "Date",
+            "Valeur",
+            "Source",
+            "Effectif",
+            "Borne basse",
+            "Borne haute",
+            "Commentaire",
+            "Vague d'enquête",
+        ],
+    )
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def _edit_from_row(row: pd.Series, measurement_id: int | None) -> MeasurementEdit:
+    size = _number(row.get("Effectif"))
+    return MeasurementEdit(
+        date=_as_date(row.get("Date")),
+        value=_number(row.get("Valeur")),
+        source=_text(row.get("Source")),
+        sample_size=int(size) if size is not None else None,
+        ci_low=_number(row.get("Borne basse")),
+        ci_high=_number(row.get("Borne haute")),
+        comment=_text(row.get("Commentaire")),
+        measurement_id=measurement_id,
+    )
+
+
+def _save(user: User, detail: IndicatorDetail, edits: list[MeasurementEdit], deleted: list[int]):
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            changed = indicator_service.save_measurements(
+                session,
+                user,
+                detail.indicator.id,
+                edits,
+                deleted_ids=deleted,
+                today=context.today(),
+            )
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[_SAVED] = (
+        f"{changed} mesure(s) enregistrée(s)." if changed else "Aucun changement à enregistrer."
+    )
+    st.session_state.pop(f"indicator_{detail.indicator.id}_table", None)
+    st.rerun()
+
+
+def _measurements(user: User | None, detail: IndicatorDetail) -> None:
+    st.header("Mesures")
+    frame = _measurements_frame(detail)
+    unit = detail.indicator.unit
+    editable = has_permission(user, Permission.EDIT_PLAN)
+    if not editable:
+        if frame.empty:
+            st.info("Aucune mesure enregistrée.")
+            return
+        shown = frame.drop(columns=["id"])
+        shown["Date"] = [format_date(d) for d in shown["Date"]]
+        shown["Valeur"] = [format_value(v, unit) for v in frame["Valeur"]]
+        st.dataframe(shown, hide_index=True, key="indicator_measurements")
+        return
+    ind = detail.indicator
+    low, high = indicator_service.value_range(unit)
+    start, end = indicator_service.measurement_period(detail.plan, ind, context.today())
+    st.caption(
+        f"Dates admises : du {format_date(start)} au {format_date(end)}. "
+        + (
+            f"Valeurs admises : de {format_number(low)} à {format_number(high)}. "
+            if high is not None
+            else (f"Valeurs admises : au moins {format_number(low)}. " if low is not None else "")
+        )
+        + "Les mesures calculées depuis une vague d'enquête ne se modifient pas ici "
+        "(seul leur commentaire) : elles se recalculent avec la vague."
+    )
+    with st.form(f"indicator_{ind.id}_add", clear_on_submit=True):
+        st.subheader("Ajouter une mesure")
+        cols = st.columns(3)
+        when = cols[0].date_input(
+            "Date", value=None, min_value=start, max_value=end, format="DD/MM/YYYY"
+        )
+        value = cols[1].number_input("Valeur", value=None, step=1.0, format="%.2f")
+        source = cols[2].text_input("Source", value=ind.source, max_chars=300)
+        cols = st.columns(4)
+        size = cols[0].number_input("Effectif (facultatif)", value=None, min_value=0, step=1)
+        ci_low = cols[1].number_input("Borne basse (facultatif)", value=None, format="%.2f")
+        ci_high = cols[2].number_input("Borne haute (facultatif)", value=None, format="%.2f")
+        comment = cols[3].text_input("Commentaire (facultatif)")
+        if st.form_submit_button("Ajouter la mesure", type="primary"):
+            _save(
+                user,
+                detail,
+                [
+                    MeasurementEdit(
+                        date=when,
+                        value=value,
+                        source=source,
+                        sample_size=int(size) if size is not None else None,
+                        ci_low=ci_low,
+                        ci_high=ci_high,
+                        comment=comment,
+                    )
+                ],
+                [],
+            )
+    st.subheader("Corriger les mesures")
+    st.caption(
+        "Modifiez les cellules, ajoutez des lignes en bas du tableau ou supprimez-en, puis "
+        "enregistrez : tout est vérifié et enregistré en une fois, ou rien ne l'est."
+    )
+    key = f"indicator_{ind.id}_table"
+    edited = st.data_editor(
+        frame,
+        key=key,
+        hide_index=True,
+        num_rows="dynamic",
+        disabled=["id", "Vague d'enquête"],
+        column_config={
+            "id": None,
+            "Date": st.column_config.DateColumn(format="DD/MM/YYYY", required=True),
+            "Valeur": st.column_config.NumberColumn(required=True, format="%.2f"),
+            "Effectif": st.column_config.NumberColumn(min_value=0, step=1),
+            "Borne basse": st.column_config.NumberColumn(format="%.2f"),
+            "Borne haute": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    if st.button("Enregistrer les mesures", key=f"indicator_{ind.id}_save_table"):
+        kept = {int(i) for i in edited["id"].dropna()} if not edited.empty else set()
+        deleted = [int(i) for i in frame["id"] if int(i) not in kept]
+        edits = []
+        originals = frame.set_index("id")
+        for _, row in edited.iterrows():
+            mid = None if pd.isna(row["id"]) else int(row["id"])
+            if mid is not None:
+                before = originals.loc[mid]
+                same = all(
+                    _text(before[c]) == _text(row[c])
+                    for c in ("Date", "Valeur", "Source", "Effectif", "Borne basse")
+                    + ("Borne haute", "Commentaire")
+                )
+                if same:
+                    continue
+            edits.append(_edit_from_row(row, mid))
+        _save(user, detail, edits, deleted)
+
+
+def _history(detail: IndicatorDetail) -> None:
+    st.header("Historique")
+    if not detail.history:
+        st.info("Aucun changement enregistré.")
+        return
+    rows = []
+    for h in detail.history:
+        what = strings.FIELD_LABELS.get(h.field or "", h.field or "")
+        change = h.operation
+        if h.old is not None or h.new is not None:
+            change = f"{h.operation} : {h.old or '–'} → {h.new or '–'}"
+        rows.append(
+            {
+                "Date": format_datetime(h.at),
+                "Par": h.user,
+                "Quoi": f"{h.entity} {what}".strip(),
+                "Changement": change,
+                "Contexte": h.context,
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="indicator_history")
+
+
+def _answers(values: str) -> list[str]:
+    return [v.strip() for v in values.split(";") if v.strip()]
+
+
+def _definition_form(user: User, detail: IndicatorDetail) -> None:
+    ind = detail.indicator
+    structure = data.plan_structure(ind.plan_id)
+    with st.expander("Modifier la définition"):
+        waves = data.waves(ind.plan_id)
+        columns = sorted({c for w in waves for c in w.columns})
+        if columns:
+            st.caption(
+                "Questions des vagues importées (à recopier telles quelles) : "
+                + " · ".join(f"« {c} »" for c in columns)
+                + ". Les réponses possibles se lisent dans la page Enquêtes."
+            )
+        objectives = {o.id: f"{o.code} : {o.title}" for o in structure.objectives}
+        actions = {a.id: f"{a.code} — {a.title}" for a in structure.actions}
+        linked = [a for a, _, _ in detail.actions if a in actions]
+        with st.form(f"indicator_{ind.id}_definition"):
+            name = st.text_input("Nom", value=ind.name, max_chars=300)
+            definition = st.text_area("Définition", value=ind.definition)
+            cols = st.columns(3)
+            unit = cols[0].text_input("Unité", value=ind.unit, max_chars=40)
+            direction = cols[1].selectbox(
+                "Sens souhaité",
+                list(Direction),
+                index=list(Direction).index(Direction(ind.direction)),
+                format_func=strings.DIRECTION_LABELS.__getitem__,
+            )
+            source_type = cols[2].selectbox(
+                "Type de source",
+                list(SourceType),
+                index=list(SourceType).index(SourceType(ind.source_type)),
+                format_func=strings.SOURCE_TYPE_LABELS.__getitem__,
+            )
+            source = st.text_input("Source", value=ind.source, max_chars=300)
+            values: dict = {}
+            for label, value_field, date_field in (
+                ("Valeur de référence", "baseline_value", "baseline_date"),
+                ("Cible intermédiaire", "intermediate_target", "intermediate_target_date"),
+                ("Cible", "target_value", "target_date"),
+            ):
+                cols = st.columns(2)
+                values[value_field] = cols[0].number_input(
+                    label, value=getattr(ind, value_field), format="%.2f"
+                )
+                values[date_field] = cols[1].date_input(
+                    f"Date — {label.lower()}",
+                    value=getattr(ind, date_field),
+                    min_value=date(2000, 1, 1),
+                    max_value=date(2100, 12, 31),
+                    format="DD/MM/YYYY",
+                )
+            cols = st.columns(2)
+            period = cols[0].number_input(
+                "Périodicité (jours)", value=ind.update_period_days, min_value=1, step=1
+            )
+            objective_ids = [None, *objectives]
+            objective = cols[1].selectbox(
+                "Objectif",
+                objective_ids,
+                index=objective_ids.index(ind.objective_id)
+                if ind.objective_id in objective_ids
+                else 0,
+                format_func=lambda o: "(aucun)" if o is None else objectives[o],
+            )
+            chosen_actions = st.multiselect(
+                "Actions mesurées", list(actions), default=linked, format_func=actions.get
+            )
+            st.markdown("**Calcul depuis l'enquête** (indicateurs de source Enquête, en %)")
+            cols = st.columns(2)
+            question = cols[0].text_input("Question d'enquête", value=ind.survey_question or "")
+            counted = cols[1].text_input(
+                "Réponses comptées (séparées par ;)",
+                value="; ".join(ind.survey_values or []),
+            )
+            cols = st.columns(2)
+            filter_question = cols[0].text_input(
+                "Question de filtre (sous-population, facultatif)",
+                value=ind.survey_filter_question or "",
+            )
+            filter_values = cols[1].text_input(
+                "Réponses du filtre (séparées par ;)",
+                value="; ".join(ind.survey_filter_values or []),
+            )
+            submitted = st.form_submit_button("Enregistrer la définition", type="primary")
+        if not submitted:
+            return
+        changes = {
+            "name": name,
+            "definition": definition,
+            "unit": unit,
+            "direction": direction,
+            "source_type": source_type,
+            "source": source,
+            **values,
+            "update_period_days": int(period) if period is not None else None,
+            "objective_id": objective,
+            "survey_question": question,
+            "survey_values": _answers(counted),
+            "survey_filter_question": filter_question,
+            "survey_filter_values": _answers(filter_values),
+        }
+        try:
+            with db.session_scope(context.engine(), write=True) as session:
+                indicator_service.update_indicator(
+                    session, user, ind.id, ind.version, changes, action_ids=chosen_actions
+                )
+        except TrackerError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[_SAVED] = "Définition enregistrée."
+        st.rerun()
+
+
+def render() -> None:
+    st.page_link(navigation.indicators_page(), label="Retour aux indicateurs", icon="⬅️")
+    st.title("Fiche indicateur")
+    indicator_id = _indicator_id()
+    detail = data.indicator_detail(indicator_id) if indicator_id is not None else None
+    if detail is None:
+        st.error("Cet indicateur n'existe pas. Choisissez-en un dans la liste des indicateurs.")
+        return
+    user = auth.current_user()
+    example_banner(detail.plan.is_example)
+    plain(f"{detail.indicator.code} — {detail.indicator.name}")
+    saved = st.session_state.pop(_SAVED, None)
+    if saved:
+        st.success(saved)
+    _summary(detail)
+    _chart(detail)
+    st.header("Définition")
+    _info(detail)
+    if has_permission(user, Permission.EDIT_PLAN):
+        _definition_form(user, detail)
+    _measurements(user, detail)
+    _history(detail)

@@ -1,0 +1,455 @@
+"""« Enquêtes »: the waves of the residents' digital-uses survey, importing their
+responses, the indicators each wave gives with their intervals, breakdowns by
+profile (commune, age group...) and the comparison of two waves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from tracker import charts, db
+from tracker.errors import TrackerError
+from tracker.formats import format_date, format_datetime, format_number, format_percent
+from tracker.io.survey_file import read_survey_file
+from tracker.io.uploads import read_upload
+from tracker.io.workbook import InputFile
+from tracker.models import User
+from tracker.services import surveys
+from tracker.services.app_settings import read_settings
+from tracker.services.permissions import Permission, has_permission
+from tracker.services.surveys import WaveInput, WaveSummary
+from tracker.ui import auth, context, data
+from tracker.ui.components import chart_with_table, example_banner, plain
+
+_SAVED = "surveys_saved"
+_PENDING = "surveys_pending"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"{format_percent(low, 1)} – {format_percent(high, 1)}"
+
+
+def _waves_table(waves: list[WaveSummary]) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "Vague": w.name,
+                "Terrain": (
+                    f"du {format_date(w.fieldwork_start)} au {format_date(w.fieldwork_end)}"
+                    if w.fieldwork_start
+                    else f"jusqu'au {format_date(w.fieldwork_end)}"
+                ),
+                "Répondants": w.respondents,
+                "Effectif efficace": format_number(w.effective_size, 0)
+                if w.effective_size
+                else "–",
+                "Pondération": w.weight_column or "aucune",
+                "Méthode": w.method,
+                "Population": w.population,
+                "Réponses importées le": format_datetime(w.imported_at) or "pas encore",
+                "Exemple": "oui" if w.is_example else "",
+            }
+            for w in waves
+        ]
+    )
+    st.dataframe(frame, hide_index=True, key="surveys_waves")
+
+
+def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, label: str) -> None:
+    with st.form(key, clear_on_submit=wave is None):
+        name = st.text_input("Nom de la vague", value=wave.name if wave else "", max_chars=200)
+        cols = st.columns(2)
+        start = cols[0].date_input(
+            "Début du terrain",
+            value=wave.fieldwork_start if wave else None,
+            min_value=date(1990, 1, 1),
+            max_value=context.today(),
+            format="DD/MM/YYYY",
+        )
+        end = cols[1].date_input(
+            "Fin du terrain (date des mesures)",
+            value=wave.fieldwork_end if wave else None,
+            min_value=date(1990, 1, 1),
+            max_value=context.today(),
+            format="DD/MM/YYYY",
+        )
+        method = st.text_input(
+            "Méthode",
+            value=wave.method if wave else "",
+            max_chars=300,
+            placeholder="Questionnaire téléphonique, quotas par âge et sexe…",
+        )
+        population = st.text_input(
+            "Population",
+            value=wave.population if wave else "",
+            max_chars=300,
+            placeholder="Habitants du Grand Cahors âgés de 15 ans et plus",
+        )
+        submitted = st.form_submit_button(label, type="primary")
+    if not submitted:
+        return
+    values = WaveInput(name, start, end, method, population)
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            if wave is None:
+                created = surveys.create_wave(session, user, plan_id, values)
+                st.session_state["surveys_wave"] = created.id
+            else:
+                surveys.update_wave(session, user, wave.id, values)
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[_SAVED] = "Vague créée." if wave is None else "Vague modifiée."
+    st.rerun()
+
+
+def _results_frame(outcome_results: list[surveys.Result]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Code": r.code,
+                "Indicateur": r.name,
+                "Valeur": format_percent(r.value, 1),
+                "Intervalle à 95 %": _interval(r.ci_low, r.ci_high),
+                "Répondants comptés": r.n,
+                "Effectif efficace": format_number(r.effective_size, 0),
+            }
+            for r in outcome_results
+        ],
+        columns=[
+            "Code",
+            "Indicateur",
+            "Valeur",
+            "Intervalle à 95 %",
+            "Répondants comptés",
+            "Effectif efficace",
+        ],
+    )
+
+
+def _import(user: User, wave: WaveSummary) -> None:
+    st.subheader("Importer les réponses")
+    st.caption(
+        "Un fichier .xlsx ou CSV (séparateur ; ou , — UTF-8 ou Windows-1252) : une ligne par "
+        "répondant, une colonne par question, et facultativement une colonne « Identifiant » et "
+        "une colonne « Poids » (décimales avec une virgule ou un point). Un nouvel import "
+        "remplace les réponses de la vague ; les indicateurs sont recalculés."
+    )
+    with db.session_scope(context.engine()) as session:
+        limit = read_settings(session).upload_limit_mb
+    upload = st.file_uploader(
+        f"Fichier des réponses (au plus {limit} Mo)",
+        type=["xlsx", "csv"],
+        key=f"surveys_file_{wave.id}",
+    )
+    if upload is None:
+        st.session_state.pop(_PENDING, None)
+        return
+    signature = (wave.id, upload.name, upload.size, context.revision())
+    pending = st.session_state.get(_PENDING)
+    if pending is None or pending["signature"] != signature:
+        try:
+            content = read_upload(upload, name=upload.name, limit_mb=limit)
+            table = read_survey_file(InputFile(upload.name, content))
+            with db.session_scope(context.engine()) as session:
+                outcome = surveys.import_responses(session, user, wave.id, table, dry_run=True)
+        except TrackerError as exc:
+            st.session_state.pop(_PENDING, None)
+            st.error(str(exc))
+            return
+        pending = {"signature": signature, "table": table, "outcome": outcome}
+        st.session_state[_PENDING] = pending
+    outcome = pending["outcome"]
+    st.success(
+        f"Fichier lu : {format_number(outcome.respondents)} répondants, "
+        f"{len(outcome.columns)} colonnes"
+        + (
+            f", pondéré par « {outcome.weight_column} » (effectif efficace "
+            f"{format_number(outcome.effective_size)})"
+            if outcome.weight_column
+            else ", sans pondération"
+        )
+        + ". Rien n'est encore enregistré."
+    )
+    if outcome.replaced:
+        st.warning(
+            f"La vague a déjà {format_number(outcome.replaced)} répondants : ils seront remplacés."
+        )
+    for warning in outcome.warnings:
+        st.warning(warning)
+    if outcome.results:
+        st.caption("Indicateurs que ce fichier donnera :")
+        st.dataframe(_results_frame(outcome.results), hide_index=True, key="surveys_preview")
+    else:
+        st.info(
+            "Aucun indicateur d'enquête n'est défini dans ce plan : seules les réponses "
+            "seront enregistrées."
+        )
+    if st.button(
+        f"Importer les {format_number(outcome.respondents)} répondants",
+        type="primary",
+        key=f"surveys_confirm_{wave.id}",
+    ):
+        bar = st.progress(0, text="Import en cours…")
+        try:
+            with db.session_scope(context.engine(), write=True) as session:
+                done = surveys.import_responses(
+                    session,
+                    user,
+                    wave.id,
+                    pending["table"],
+                    progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
+                )
+        except TrackerError as exc:
+            bar.empty()
+            st.error(str(exc))
+            return
+        st.session_state.pop(_PENDING, None)
+        st.session_state[_SAVED] = (
+            f"{format_number(done.respondents)} répondants importés dans « {done.wave_name} » ; "
+            f"{len(done.results)} indicateur(s) calculé(s)."
+        )
+        st.rerun()
+
+
+def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
+    cols = st.columns(2)
+    if wave.respondents and cols[0].button(
+        "Recalculer les indicateurs", key=f"surveys_recompute_{wave.id}"
+    ):
+        try:
+            with db.session_scope(context.engine(), write=True) as session:
+                results = surveys.recompute_wave(session, user, wave.id)
+        except TrackerError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[_SAVED] = f"{len(results)} indicateur(s) recalculé(s)."
+            st.rerun()
+    with st.expander("Modifier la vague"):
+        _wave_form(user, plan_id, wave, key=f"surveys_edit_{wave.id}", label="Enregistrer")
+    with st.expander("Supprimer la vague"):
+        st.caption(
+            "Supprime la vague, ses réponses et les mesures calculées depuis elle. "
+            "L'opération est inscrite au journal."
+        )
+        sure = st.checkbox(
+            f"Je confirme la suppression de « {wave.name} »", key=f"surveys_sure_{wave.id}"
+        )
+        if st.button("Supprimer", disabled=not sure, key=f"surveys_delete_{wave.id}"):
+            try:
+                with db.session_scope(context.engine(), write=True) as session:
+                    surveys.delete_wave(session, user, wave.id)
+            except TrackerError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.pop("surveys_wave", None)
+                st.session_state[_SAVED] = "Vague supprimée."
+                st.rerun()
+
+
+def _survey_indicators(plan_id: int) -> list:
+    with db.session_scope(context.engine()) as session:
+        return surveys.survey_indicators(session, plan_id)
+
+
+def _wave_results(plan_id: int, wave: WaveSummary) -> None:
+    st.subheader("Indicateurs de la vague")
+    if not wave.respondents:
+        st.info("Aucune réponse importée pour cette vague.")
+        return
+    indicators = _survey_indicators(plan_id)
+    responses = data.responses(wave.id)
+    results, problems = surveys.compute_all(indicators, responses)
+    for problem in problems:
+        st.warning(problem)
+    if results:
+        st.dataframe(_results_frame(results), hide_index=True, key="surveys_results")
+    elif not problems:
+        st.info("Aucun indicateur d'enquête n'est défini (page Fiche indicateur).")
+    st.subheader("Résultats par profil")
+    computable = [i for i in indicators if i.id in {r.indicator_id for r in results}]
+    if not computable:
+        return
+    cols = st.columns(2)
+    indicator = cols[0].selectbox(
+        "Indicateur",
+        computable,
+        format_func=lambda i: f"{i.code} — {i.name}",
+        key=f"surveys_breakdown_indicator_{wave.id}",
+    )
+    choices = surveys.breakdown_columns(responses, indicator)
+    if not choices:
+        st.info("Aucune colonne de profil (commune, âge…) dans cette vague.")
+        return
+    default = next((n for n, c in enumerate(choices) if surveys.normalise_key(c) == "commune"), 0)
+    column = cols[1].selectbox(
+        "Selon", choices, index=default, key=f"surveys_breakdown_column_{wave.id}"
+    )
+    try:
+        groups = surveys.breakdown(indicator, responses, column)
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    frame = pd.DataFrame(
+        {
+            "groupe": [g.label for g in groups],
+            "valeur": [g.value for g in groups],
+            "basse": [g.ci_low for g in groups],
+            "haute": [g.ci_high for g in groups],
+            "repondants": [g.n for g in groups],
+            "fiable": [g.reliable for g in groups],
+        }
+    )
+    fig = charts.breakdown_bars(frame, title=f"{indicator.code} — {indicator.name}", column=column)
+    table = pd.DataFrame(
+        {
+            column: frame["groupe"],
+            "Valeur": [format_percent(v, 1) for v in frame["valeur"]],
+            "Intervalle à 95 %": [
+                _interval(lo, hi) for lo, hi in zip(frame["basse"], frame["haute"], strict=True)
+            ],
+            "Répondants": frame["repondants"],
+            "Fiabilité": [
+                "fiable" if ok else f"non fiable (moins de {surveys.RELIABLE_MIN} répondants)"
+                for ok in frame["fiable"]
+            ],
+        }
+    )
+    chart_with_table(
+        fig,
+        table,
+        key=f"surveys_breakdown_{wave.id}",
+        alt=f"{indicator.name} selon {column}, avec l'intervalle de confiance de chaque groupe.",
+    )
+    unreliable = int((~frame["fiable"]).sum())
+    if unreliable:
+        st.caption(
+            f"{unreliable} groupe(s) de moins de {surveys.RELIABLE_MIN} répondants, hachurés et "
+            "marqués « non fiable » : leur intervalle est trop large pour conclure."
+        )
+
+
+def _comparison(waves: list[WaveSummary]) -> None:
+    st.header("Comparer deux vagues")
+    measured = [w for w in waves if w.respondents]
+    if len(measured) < 2:
+        st.info("Il faut deux vagues avec des réponses importées pour les comparer.")
+        return
+    names = {w.id: w.name for w in measured}
+    ids = list(names)
+    cols = st.columns(2)
+    first = cols[0].selectbox(
+        "Première vague", ids, index=0, format_func=names.get, key="surveys_first"
+    )
+    second = cols[1].selectbox(
+        "Seconde vague", ids, index=len(ids) - 1, format_func=names.get, key="surveys_second"
+    )
+    if first == second:
+        st.info("Choisissez deux vagues différentes.")
+        return
+    rows = data.comparison(first, second)
+    if not rows:
+        st.info("Aucun indicateur n'est mesuré dans les deux vagues.")
+        return
+    frame = pd.DataFrame(
+        {
+            "indicateur": [f"{c.code} {c.name}" for c in rows],
+            "avant": [c.first.value for c in rows],
+            "avant_basse": [c.first.ci_low for c in rows],
+            "avant_haute": [c.first.ci_high for c in rows],
+            "apres": [c.second.value for c in rows],
+            "apres_basse": [c.second.ci_low for c in rows],
+            "apres_haute": [c.second.ci_high for c in rows],
+            "significatif": [c.significant for c in rows],
+        }
+    )
+    fig = charts.wave_comparison(frame, first=names[first], second=names[second])
+
+    def verdict(c: surveys.Comparison) -> str:
+        if not c.significant:
+            return "non significatif"
+        return "significatif, " + ("favorable" if c.favourable else "défavorable")
+
+    table = pd.DataFrame(
+        {
+            "Indicateur": [f"{c.code} — {c.name}" for c in rows],
+            names[first]: [
+                f"{format_percent(c.first.value, 1)} ({_interval(c.first.ci_low, c.first.ci_high)})"
+                for c in rows
+            ],
+            names[second]: [
+                f"{format_percent(c.second.value, 1)} "
+                f"({_interval(c.second.ci_low, c.second.ci_high)})"
+                for c in rows
+            ],
+            "Écart (points)": [
+                ("+" if c.difference > 0 else "") + format_number(c.difference, 1) for c in rows
+            ],
+            "p": ["< 0,001" if c.p_value < 0.001 else format_number(c.p_value, 3) for c in rows],
+            "Écart": [verdict(c) for c in rows],
+        }
+    )
+    chart_with_table(
+        fig,
+        table,
+        key="surveys_comparison",
+        alt=f"Comparaison des indicateurs entre {names[first]} et {names[second]}.",
+    )
+    st.caption(
+        "Test de comparaison de deux proportions (z, proportion commune, effectifs efficaces "
+        "de Kish) : l'écart est « significatif » seulement si p < 0,05."
+    )
+
+
+def render() -> None:
+    st.title("Enquêtes")
+    plan_id = context.selected_plan_id()
+    if plan_id is None:
+        st.info("Aucun plan n'est enregistré.")
+        return
+    user = auth.current_user()
+    structure = data.plan_structure(plan_id)
+    example_banner(structure.is_example)
+    st.caption(
+        "L'étude sur les usages et besoins numériques des habitants (2012, puis ses mises à "
+        "jour) : chaque vague garde ses réponses individuelles, d'où se calculent les "
+        "indicateurs d'enquête, leur intervalle de confiance à 95 % (Wilson, effectif efficace "
+        "de Kish quand les réponses sont pondérées) et leurs résultats par profil."
+    )
+    saved = st.session_state.pop(_SAVED, None)
+    if saved:
+        st.success(saved)
+    waves = data.waves(plan_id)
+    editor = has_permission(user, Permission.EDIT_PLAN)
+    if waves:
+        _waves_table(waves)
+    else:
+        st.info("Aucune vague d'enquête n'est enregistrée pour ce plan.")
+    if editor:
+        with st.expander("Nouvelle vague", expanded=not waves):
+            _wave_form(user, plan_id, None, key="surveys_new", label="Créer la vague")
+    if not waves:
+        return
+    st.header("Une vague")
+    names = {w.id: w.name for w in waves}
+    ids = list(names)
+    wanted = st.session_state.get("surveys_wave")
+    wave_id = st.selectbox(
+        "Vague",
+        ids,
+        index=ids.index(wanted) if wanted in ids else len(ids) - 1,
+        format_func=names.get,
+    )
+    st.session_state["surveys_wave"] = wave_id
+    wave = next(w for w in waves if w.id == wave_id)
+    if wave.population or wave.method:
+        plain(" · ".join(t for t in (wave.population, wave.method) if t))
+    if editor:
+        _import(user, wave)
+        _manage(user, plan_id, wave)
+    _wave_results(plan_id, wave)
+    _comparison(waves)
