@@ -10,19 +10,23 @@ import argparse
 import getpass
 import sys
 import traceback
+from datetime import date
 from pathlib import Path
 
 from tracker import db
 from tracker.bootstrap import prepare_database
 from tracker.errors import TrackerError, ValidationError
+from tracker.formats import format_number, format_percent
+from tracker.io import parsing
 from tracker.io.budget_export import finance_workbook
 from tracker.io.example import example_present, load_example
 from tracker.io.export import write_workbook
 from tracker.io.plan_import import report_lines, run_import
+from tracker.io.survey_file import read_survey_file
 from tracker.io.workbook import InputFile
 from tracker.models import Role
 from tracker.services import plans as plan_service
-from tracker.services import users
+from tracker.services import surveys, users
 from tracker.services.app_settings import INITIALISED, set_setting
 from tracker.services.integrity import run_checks
 from tracker.services.users import command_line_actor
@@ -112,6 +116,32 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
     )
+
+    survey = commands.add_parser(
+        "survey-import",
+        help="importer les réponses individuelles d'une vague d'enquête (.xlsx ou .csv)",
+    )
+    survey.add_argument("file", type=Path, metavar="FICHIER")
+    survey.add_argument(
+        "--wave", required=True, help="nom de la vague (créée si elle n'existe pas)"
+    )
+    survey.add_argument(
+        "--plan", default=None, help="nom du plan (par défaut : le seul plan, ou le premier)"
+    )
+    survey.add_argument(
+        "--dry-run", action="store_true", help="lire et calculer sans rien enregistrer"
+    )
+    survey.add_argument(
+        "--start", default=None, metavar="AAAA-MM-JJ", help="début du terrain (vague à créer)"
+    )
+    survey.add_argument(
+        "--end",
+        default=None,
+        metavar="AAAA-MM-JJ",
+        help="fin du terrain, date des mesures (obligatoire pour créer la vague)",
+    )
+    survey.add_argument("--method", default="", help="méthode (vague à créer)")
+    survey.add_argument("--population", default="", help="population (vague à créer)")
 
     users_parser = commands.add_parser("users", help="gérer les comptes")
     users_commands = users_parser.add_subparsers(
@@ -295,6 +325,68 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _date_option(value: str | None, option: str) -> date | None:
+    try:
+        return parsing.parse_date(value)
+    except parsing.CellError as exc:
+        raise TrackerError(f"{option} : {exc} (format attendu : AAAA-MM-JJ).") from None
+
+
+def _survey_import(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    prepare_database(engine)
+    if not args.file.is_file():
+        raise TrackerError(f"Le fichier {args.file} n'existe pas.")
+    start = _date_option(args.start, "--start")
+    end = _date_option(args.end, "--end")
+    actor = command_line_actor()
+    try:
+        table = read_survey_file(InputFile(args.file.name, args.file.read_bytes()))
+    except ValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
+    weighting = f"pondérés par « {table.weight_column} »" if table.weight_column else "sans poids"
+    print(
+        f"{table.size} répondants lus dans {args.file.name} ({len(table.columns)} colonnes, "
+        f"{weighting})."
+    )
+    try:
+        with db.session_scope(engine, write=True) as session:
+            plan_id = _find_plan_id(session, args.plan)
+            wave = surveys.find_wave(session, plan_id, args.wave)
+            if wave is None:
+                wave = surveys.create_wave(
+                    session,
+                    actor,
+                    plan_id,
+                    surveys.WaveInput(args.wave, start, end, args.method, args.population),
+                )
+                print(f"Vague « {wave.name} » créée.")
+            outcome = surveys.import_responses(session, actor, wave.id, table, dry_run=args.dry_run)
+            if args.dry_run:
+                session.rollback()
+    except ValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
+    for result in outcome.results:
+        print(
+            f"{result.code} {result.name} : {format_percent(result.value, 1)} "
+            f"(IC 95 % {format_percent(result.ci_low, 1)} – {format_percent(result.ci_high, 1)}, "
+            f"{result.n} répondants, effectif efficace {format_number(result.effective_size)})"
+        )
+    for warning in outcome.warnings:
+        print(f"Attention : {warning}")
+    if args.dry_run:
+        print("Essai seulement (--dry-run) : rien n'a été enregistré.")
+        return EXIT_OK
+    replaced = f" (remplacent {outcome.replaced} répondants)" if outcome.replaced else ""
+    print(
+        f"Import enregistré : {outcome.respondents} répondants dans « {outcome.wave_name} »"
+        f"{replaced}, {len(outcome.results)} indicateur(s) calculé(s)."
+    )
+    return EXIT_OK
+
+
 def _export(args: argparse.Namespace) -> int:
     engine = db.get_engine()
     prepare_database(engine)
@@ -332,6 +424,7 @@ COMMANDS = {
     "import": _import,
     "export": _export,
     "export-budget": _export_budget,
+    "survey-import": _survey_import,
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import operator
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -112,7 +113,7 @@ def _csv_rows(file: InputFile, problems: _Problems) -> list[list[str]] | None:
         delimiter = "\t"
     try:
         return [
-            [" ".join(cell.split()) for cell in row]
+            list(map(str.strip, row))
             for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         ]
     except csv.Error as error:
@@ -140,6 +141,14 @@ def _xlsx_rows(file: InputFile, problems: _Problems) -> list[list[str]] | None:
         workbook.close()
 
 
+def _weight(raw: str) -> float | None:
+    """A weight as written: ``1,25`` or ``1.25`` (fast path), else the general parser."""
+    try:
+        return float(raw.replace(",", ".", 1)) if raw.count(",") <= 1 else float("x")
+    except ValueError:
+        return parsing.parse_float(raw, "poids")
+
+
 def _is_workbook(file: InputFile) -> bool:
     return file.content[:4] == b"PK\x03\x04"
 
@@ -161,10 +170,11 @@ def read_survey_file(file: InputFile) -> SurveyTable:
     problems.raise_if_any()
     assert rows is not None
     # Blank rows (often at the end of a spreadsheet) are not respondents.
-    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c for c in row)]
+    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(row)]
     if not numbered:
         raise ValidationError(REFUSED, details=[f"Le fichier « {file.name} » est vide."])
     header_line, header = numbered[0]
+    header = [" ".join(name.split()) for name in header]
     while header and not header[-1]:
         header = header[:-1]
     names: list[str] = []
@@ -201,6 +211,9 @@ def read_survey_file(file: InputFile) -> SurveyTable:
     weights: list[float] | None = [] if weight_pos is not None else None
     ids_seen: dict[str, int] = {}
     width = len(names)
+    getter = operator.itemgetter(*question_pos)
+    single = len(question_pos) == 1
+
     for line, row in data:
         if len(row) > width and any(row[width:]):
             problems.add(f"Ligne {line} : plus de cellules remplies que de colonnes nommées.")
@@ -228,7 +241,7 @@ def read_survey_file(file: InputFile) -> SurveyTable:
                 problems.add(f"{where} : poids manquant.")
             else:
                 try:
-                    weight = parsing.parse_float(raw, "poids")
+                    weight = _weight(raw)
                 except parsing.CellError as error:
                     problems.add(f"{where} : {error}.")
                 else:
@@ -240,7 +253,8 @@ def read_survey_file(file: InputFile) -> SurveyTable:
                     else:
                         weights.append(weight)
         respondents.append(ident)
-        answers.append([row[i] for i in question_pos])
+        picked = getter(row)
+        answers.append([picked] if single else list(picked))
     problems.raise_if_any()
     return SurveyTable(
         file_name=file.name,

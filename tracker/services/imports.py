@@ -36,7 +36,7 @@ from tracker.models import (
     User,
     utcnow,
 )
-from tracker.services import audit
+from tracker.services import audit, surveys
 from tracker.services.actions import describe_change
 from tracker.services.budgets import closed_years, frozen_message
 from tracker.services.permissions import Permission, require
@@ -475,6 +475,16 @@ def _update_lines(
             )
 
 
+SURVEY_DEFINITION = (
+    "survey_question",
+    "survey_values",
+    "survey_filter_question",
+    "survey_filter_values",
+    "unit",
+    "source_type",
+)
+
+
 def _update_indicators(
     w: _Writer, data: PlanData, objectives: dict[str, Objective], actions: dict[str, Action]
 ) -> None:
@@ -500,7 +510,12 @@ def _update_indicators(
                 for code in dict.fromkeys(item.action_codes):
                     s.add(IndicatorAction(indicator_id=indicator.id, action_id=actions[code].id))
             continue
+        before = {name: getattr(existing, name) for name in SURVEY_DEFINITION}
         changed = w.sync("Indicateurs", label, "indicateur", existing, values)
+        if w.apply and any(getattr(existing, n) != v for n, v in before.items()):
+            # Survey measurements follow the new definition, in the same transaction.
+            s.flush()
+            surveys.recompute_indicator(s, w.actor, existing)
         current = sorted(
             action_code.get(aid, "?")
             for aid in s.exec(
@@ -536,6 +551,9 @@ def _update_indicators(
         label = f"mesure {item.indicator_code} du {item.date.isoformat()}"
         values = _values(item, {"indicator_code", "date", "source"})
         existing = measurements.get((indicator.id, item.date, item.source))
+        if existing is not None and existing.wave_id is not None:
+            # Computed from a survey wave: only its comment comes from the file.
+            values = {"comment": values["comment"]}
         if existing is not None:
             w.sync("Mesures", label, "mesure", existing, values, indicator_id=indicator.id)
         else:

@@ -14,6 +14,7 @@ definition changes, in the same transaction as the change.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,14 @@ INSERT_CHUNK = 5000
 MAX_GROUPS = 60  # a column with more distinct answers is not offered for breakdowns
 
 Progress = Callable[[float, str], None]
+# survey_response without column types, for the bulk insert of pre-serialised answers.
+_RESPONSE_ROWS = sa.table(
+    "survey_response",
+    sa.column("wave_id"),
+    sa.column("respondent"),
+    sa.column("weight"),
+    sa.column("answers"),
+)
 
 
 # --------------------------------------------------------------------------
@@ -282,6 +291,13 @@ def _norm(text: str) -> str:
     return normalise_key(text) if text else ""
 
 
+def _normalised(column: pd.Series) -> pd.Series:
+    """A column's answers normalised (each distinct answer once: a survey has few)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    names = np.array([_norm(u) if isinstance(u, str) else "" for u in uniques], dtype=object)
+    return pd.Series(names[codes], index=column.index, dtype=object)
+
+
 @dataclass
 class Responses:
     """A wave's respondents as a table of normalised answers, with their weights."""
@@ -312,7 +328,7 @@ def responses_from_table(
 
 
 def _responses(columns: list[str], raw: pd.DataFrame, weights: list[float] | None) -> Responses:
-    frame = pd.DataFrame({c: raw[c].map(_norm, na_action=None) for c in columns}, index=raw.index)
+    frame = pd.DataFrame({c: _normalised(raw[c]) for c in columns}, index=raw.index)
     w = np.asarray(weights, dtype=float) if weights is not None else np.ones(len(raw))
     return Responses(columns, frame, raw, w, weights is not None)
 
@@ -629,7 +645,10 @@ def import_responses(
     columns = list(table.columns)
     weights = table.weights
     total = len(respondents)
-    insert = sa.insert(SurveyResponse.__table__)
+    # Answers are serialised here, once, and sent as text (the column is JSON):
+    # a typed insert would process every row's parameters through the ORM.
+    insert = sa.insert(_RESPONSE_ROWS)
+    dumps = json.dumps
     for start in range(0, total, INSERT_CHUNK):
         stop = min(start + INSERT_CHUNK, total)
         session.execute(
@@ -639,7 +658,9 @@ def import_responses(
                     "wave_id": wave.id,
                     "respondent": respondents[i],
                     "weight": weights[i] if weights is not None else 1.0,
-                    "answers": {c: a for c, a in zip(columns, table.answers[i], strict=True) if a},
+                    "answers": dumps(
+                        {c: a for c, a in zip(columns, table.answers[i], strict=True) if a}
+                    ),
                 }
                 for i in range(start, stop)
             ],
