@@ -16,6 +16,8 @@ import csv
 import hashlib
 import io
 import math
+import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -132,6 +134,20 @@ def _xlsx_bytes(*, tab: str | None = None, blank_row: bool = False) -> bytes:
         sheet.append([ident, freq, diff, float(age), float(weight)])
     out = io.BytesIO()
     workbook.save(out)
+    return _integral_numbers_as_floats(out.getvalue())
+
+
+def _integral_numbers_as_floats(content: bytes) -> bytes:
+    """Write whole numbers as "45.0" (openpyxl writes "45", which reads back as an
+    int): so the reader really meets float cells such as 45.0 and 2.0."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'(<c [^>]*t="n"[^>]*><v>)(-?\d+)(</v>)', rb"\1\2.0\3", data)
+            target.writestr(item, data)
     return out.getvalue()
 
 
@@ -182,7 +198,11 @@ def test_every_format_reads_the_same_table(variant: str) -> None:
 
 
 def test_xlsx_numeric_cells_read_as_typed_and_blank_rows_are_skipped() -> None:
-    table = read_survey_file(InputFile("r.xlsx", _xlsx_bytes(blank_row=True)))
+    content = _xlsx_bytes(blank_row=True)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    assert b"<v>45.0</v>" in sheet and b"<v>2.0</v>" in sheet and b"<v>1.5</v>" in sheet
+    table = read_survey_file(InputFile("r.xlsx", content))
     _same_table(table)
     assert [a[2] for a in table.answers] == ["45", "72", "18"]  # not "45.0"
 
@@ -922,16 +942,21 @@ def test_typed_measurement_on_the_wave_date_and_name_refuses_the_import(
     small: Small,
 ) -> None:
     _typed(engine, small.ids["S1"], END, WAVE_NAME)
-    expected = (
-        f"Indicateur S1 : une mesure saisie existe déjà le 30/06/2023 avec la source "
-        f"« {WAVE_NAME} »"
-    )
-    kept = _snapshot(engine, small.wave_id)
-    _refused(engine, lambda s: import_responses(s, ADMIN, small.wave_id, _hand_table()), expected)
-    assert _snapshot(engine, small.wave_id) == kept
-    # The same value on another date, or from another source, is no clash.
+    # On the same date from another source, or from the same source on another
+    # date: no clash.
     _typed(engine, small.ids["S2"], END, "Saisie manuelle")
     _typed(engine, small.ids["S3"], date(2023, 7, 1), WAVE_NAME)
+    kept = _snapshot(engine, small.wave_id)
+    error = _refused(
+        engine, lambda s: import_responses(s, ADMIN, small.wave_id, _hand_table())
+    )
+    assert error.message == "Les mesures de la vague ne peuvent pas être enregistrées."
+    assert error.details == [
+        f"Indicateur S1 : une mesure saisie existe déjà le 30/06/2023 avec la source "
+        f"« {WAVE_NAME} » ; supprimez-la ou renommez la vague."
+    ]
+    assert _snapshot(engine, small.wave_id) == kept
+    # Another wave on the same date is not concerned.
     other = _new_wave(engine, small.plan_id, "Autre vague", END)
     assert _import(engine, other, _hand_table()).applied is True
 
@@ -1251,8 +1276,10 @@ def test_compare_hand_made_waves_not_significant(engine, small: Small) -> None: 
     # z = -0.2 / 0.316228 = -0.632456, p = erfc(0.632456 / √2) = 0.527089 ≥ 0.05.
     first = _new_wave(engine, small.plan_id, "Vague A", date(2021, 6, 30))
     yes3, yes2 = ["Oui"] * 3 + ["Non"] * 2, ["Oui"] * 2 + ["Non"] * 3
-    _import(engine, first, _table(_rows(yes3, yes3, yes3)))
-    _import(engine, small.wave_id, _table(_rows(yes2, yes2, yes2)))
+    hard3 = ["Oui, parfois"] * 3 + ["Non"] * 2
+    hard2 = ["Oui, parfois"] * 2 + ["Non"] * 3
+    _import(engine, first, _table(_rows(yes3, hard3, yes3)))
+    _import(engine, small.wave_id, _table(_rows(yes2, hard2, yes2)))
     with db.session_scope(engine) as session:
         comparisons = {c.code: c for c in compare_waves(session, first, small.wave_id)}
     assert set(comparisons) == {"S1", "S2", "S3"}  # A1 is never measured by a wave
@@ -1273,7 +1300,7 @@ def test_compare_hand_made_waves_significant(engine, small: Small) -> None:  # n
     # S3 (lower is better): 30/40 -> 10/40; S2: 20/40 both times.
     # By hand for S1 and S3: pooled 0.5, se = √(0.25 · 2/40) = 0.111803,
     # |z| = 0.5 / 0.111803 = 4.472136, p = erfc(4.472136 / √2) = 7.7442e-06.
-    many, few, half = ["Oui"] * 30 + ["Non"] * 10, ["Oui"] * 10 + ["Non"] * 30
+    many, few = ["Oui"] * 30 + ["Non"] * 10, ["Oui"] * 10 + ["Non"] * 30
     half = ["Oui"] * 20 + ["Non"] * 20
     many_diff = ["Oui, souvent"] * 30 + ["Non"] * 10
     few_diff = ["Oui, souvent"] * 10 + ["Non"] * 30

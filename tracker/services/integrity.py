@@ -62,6 +62,20 @@ _RULES: list[tuple[str, str]] = [
     ("jalon avec un poids négatif", "SELECT id FROM milestone WHERE weight < 0"),
     ("mesure dont les bornes sont inversées", "SELECT id FROM measurement WHERE ci_low > ci_high"),
     (
+        "mesure calculée depuis une vague d'un autre plan",
+        "SELECT m.id FROM measurement m JOIN indicator i ON i.id = m.indicator_id "
+        "JOIN survey_wave w ON w.id = m.wave_id WHERE w.plan_id <> i.plan_id",
+    ),
+    (
+        "mesure d'enquête dont la date n'est pas la fin du terrain de sa vague",
+        "SELECT m.id FROM measurement m JOIN survey_wave w ON w.id = m.wave_id "
+        "WHERE w.fieldwork_end IS NULL OR m.date <> w.fieldwork_end",
+    ),
+    (
+        "réponse d'enquête avec un poids nul ou négatif",
+        "SELECT id FROM survey_response WHERE weight <= 0",
+    ),
+    (
         "plan dont la dernière année précède la première",
         "SELECT id FROM plan WHERE last_year < first_year",
     ),

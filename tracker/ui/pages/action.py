@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from tracker import db, strings
+from tracker.charts import format_value
 from tracker.errors import ConflictError, TrackerError
-from tracker.formats import format_date, format_datetime, format_eur, format_number, format_percent
+from tracker.formats import format_date, format_datetime, format_eur, format_percent
 from tracker.models import ActionStatus, Priority, ProgressMode, Role, User, Weather
 from tracker.services import actions as action_service
 from tracker.services import budgets, users
@@ -403,29 +404,43 @@ def _budget(detail: ActionDetail) -> None:
 
 def _indicators(detail: ActionDetail) -> None:
     st.header("Indicateurs liés")
-    if not detail.indicators:
+    rows = [
+        r for r in data.indicator_rows(detail.action.plan_id) if detail.action.id in r.action_ids
+    ]
+    if not rows:
         st.info("Aucun indicateur lié à cette action.")
         return
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "Code": i.code,
-                    "Indicateur": i.name,
-                    "Dernière valeur": ""
-                    if i.latest_value is None
-                    else (
-                        format_number(i.latest_value, 1) + (" %" if i.unit == "%" else f" {i.unit}")
-                    ),
-                    "Date": format_date(i.latest_date),
-                    "Cible": "" if i.target_value is None else format_number(i.target_value, 1),
+                    "Code": r.code,
+                    "Indicateur": r.name,
+                    "Dernière valeur": format_value(r.state.latest.value, r.unit)
+                    if r.state.latest
+                    else "–",
+                    "Mesurée le": format_date(r.state.latest.date) if r.state.latest else "",
+                    "Vers la cible": format_percent(r.state.progress)
+                    if r.state.progress is not None
+                    else "–",
+                    "Statut": strings.indicator_status_label(r.state.status),
+                    "Cible": format_value(r.target_value, r.unit)
+                    if r.target_value is not None
+                    else "–",
                 }
-                for i in detail.indicators
+                for r in rows
             ]
         ),
         hide_index=True,
         key="action_indicators",
     )
+    for r in rows:
+        st.page_link(
+            navigation.indicator_page(),
+            label=f"Fiche de l'indicateur {r.code}",
+            icon="📈",
+            query_params={"indicator": str(r.id)},
+        )
 
 
 def _history(detail: ActionDetail) -> None:

@@ -5,6 +5,7 @@ add and correct measurements and to change the definition."""
 
 from __future__ import annotations
 
+import ast
 import math
 from datetime import date
 
@@ -302,7 +303,9 @@ def _measurements(user: User | None, detail: IndicatorDetail) -> None:
             return
         shown = frame.drop(columns=["id"])
         shown["Date"] = [format_date(d) for d in shown["Date"]]
-        shown["Valeur"] = [format_value(v, unit) for v in frame["Valeur"]]
+        for column in ("Valeur", "Borne basse", "Borne haute"):
+            shown[column] = [format_value(v, unit) for v in frame[column]]
+        shown["Effectif"] = [format_number(v) if pd.notna(v) else "" for v in frame["Effectif"]]
         st.dataframe(shown, hide_index=True, key="indicator_measurements")
         return
     ind = detail.indicator
@@ -399,7 +402,8 @@ def _history(detail: IndicatorDetail) -> None:
         what = strings.FIELD_LABELS.get(h.field or "", h.field or "")
         change = h.operation
         if h.old is not None or h.new is not None:
-            change = f"{h.operation} : {h.old or '–'} → {h.new or '–'}"
+            old, new = _shown(h.field, h.old), _shown(h.field, h.new)
+            change = f"{h.operation} : {old} → {new}"
         rows.append(
             {
                 "Date": format_datetime(h.at),
@@ -410,6 +414,33 @@ def _history(detail: IndicatorDetail) -> None:
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="indicator_history")
+
+
+_ENUM_LABELS = {"direction": strings.DIRECTION_LABELS, "source_type": strings.SOURCE_TYPE_LABELS}
+
+
+def _shown(field: str | None, text: str | None) -> str:
+    """An audited value as a user reads it: French numbers and dates, labels, lists."""
+    if text is None or text == "":
+        return "–"
+    labels = _ENUM_LABELS.get(field or "")
+    if labels is not None:
+        return next((label for key, label in labels.items() if key.value == text), text)
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            items = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+        return " ; ".join(str(i) for i in items)
+    try:
+        return format_date(date.fromisoformat(text[:10])) + text[10:]
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return format_number(number, 0 if number.is_integer() else 2)
 
 
 def _answers(values: str) -> list[str]:

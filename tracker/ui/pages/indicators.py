@@ -48,30 +48,52 @@ def indicators_frame(rows: list[IndicatorRow]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+_STORE = "indicators_filters"
+
+
+def _keep(name: str) -> None:
+    """Filters outlive the page: Streamlit forgets a widget's state when it leaves."""
+    st.session_state[_STORE][name] = st.session_state[f"indicators_{name}"]
+
+
+def _filter(column, name: str, label: str, options: list, placeholder: str, **kwargs) -> list:  # noqa: ANN001
+    store = st.session_state.setdefault(_STORE, {})
+    kept = [o for o in store.get(name, []) if o in options]
+    return column.multiselect(
+        label,
+        options,
+        default=kept,
+        key=f"indicators_{name}",
+        placeholder=placeholder,
+        on_change=_keep,
+        args=(name,),
+        **kwargs,
+    )
+
+
 def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
     objectives = sorted({r.objective_code for r in rows if r.objective_code})
     actions = sorted({c for r in rows for c in r.action_codes})
-    with st.expander("Filtres", expanded=False):
+    active = any(st.session_state.get(_STORE, {}).values())
+    with st.expander("Filtres", expanded=active):
         cols = st.columns(4)
-        wanted_objectives = cols[0].multiselect(
-            "Objectif", objectives, key="indicators_objective", placeholder="Tous"
-        )
-        wanted_actions = cols[1].multiselect(
-            "Action", actions, key="indicators_action", placeholder="Toutes"
-        )
-        wanted_sources = cols[2].multiselect(
+        wanted_objectives = _filter(cols[0], "objective", "Objectif", objectives, "Tous")
+        wanted_actions = _filter(cols[1], "action", "Action", actions, "Toutes")
+        wanted_sources = _filter(
+            cols[2],
+            "source",
             "Source",
             list(SourceType),
+            "Toutes",
             format_func=strings.SOURCE_TYPE_LABELS.__getitem__,
-            key="indicators_source",
-            placeholder="Toutes",
         )
-        wanted_status = cols[3].multiselect(
+        wanted_status = _filter(
+            cols[3],
+            "status",
             "Statut",
             list(IndicatorStatus),
+            "Tous",
             format_func=strings.INDICATOR_STATUS_LABELS.__getitem__,
-            key="indicators_status",
-            placeholder="Tous",
         )
     return [
         r

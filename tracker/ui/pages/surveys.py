@@ -141,10 +141,12 @@ def _import(user: User, wave: WaveSummary) -> None:
     )
     with db.session_scope(context.engine()) as session:
         limit = read_settings(session).upload_limit_mb
+    # A new key empties the uploader once its file is imported.
+    generation = st.session_state.get("surveys_upload_generation", 0)
     upload = st.file_uploader(
         f"Fichier des réponses (au plus {limit} Mo)",
         type=["xlsx", "csv"],
-        key=f"surveys_file_{wave.id}",
+        key=f"surveys_file_{wave.id}_{generation}",
     )
     if upload is None:
         st.session_state.pop(_PENDING, None)
@@ -209,6 +211,7 @@ def _import(user: User, wave: WaveSummary) -> None:
             st.error(str(exc))
             return
         st.session_state.pop(_PENDING, None)
+        st.session_state["surveys_upload_generation"] = generation + 1
         st.session_state[_SAVED] = (
             f"{format_number(done.respondents)} répondants importés dans « {done.wave_name} » ; "
             f"{len(done.results)} indicateur(s) calculé(s)."
