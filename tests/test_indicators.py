@@ -1160,14 +1160,6 @@ def test_saving_measurements_of_a_missing_indicator_is_a_not_found_error(engine,
     _refused(engine, lambda: _save(engine, 999_999, [MeasurementEdit(**NEW)]), NotFoundError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sa.exc.IntegrityError,
-    reason="save_measurements validates the final set of (date, source) keys but writes the "
-    "edits one by one: swapping the dates of two measurements of the same source violates "
-    "the unique key (indicator_id, date, source) half-way and raises a raw IntegrityError "
-    "instead of saving (or refusing with a French message).",
-)
 def test_swapping_the_dates_of_two_measurements_is_saved(engine, example_plan):
     i7 = _indicator(engine, example_plan.id, "I7")
     by_date = _by_date(engine, i7.id)
@@ -1178,13 +1170,6 @@ def test_swapping_the_dates_of_two_measurements_is_saved(engine, example_plan):
     assert (after[date(2024, 12, 31)].value, after[date(2025, 12, 31)].value) == (34.0, 31.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sa.exc.IntegrityError,
-    reason="a new row is inserted (and flushed) before the edited row that frees its date "
-    "and source is updated: validation accepts the call, the write raises a raw "
-    "IntegrityError on the unique key (indicator_id, date, source).",
-)
 def test_a_new_row_may_take_the_date_an_edited_row_moves_away_from(engine, example_plan):
     i7 = _indicator(engine, example_plan.id, "I7")
     m = _by_date(engine, i7.id)[date(2024, 12, 31)]
@@ -1197,11 +1182,6 @@ def test_a_new_row_may_take_the_date_an_edited_row_moves_away_from(engine, examp
     assert (after[date(2024, 12, 30)].value, after[date(2024, 12, 31)].value) == (31.0, 32.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an infinite value passes the checks for a unit with no upper bound (« nombre »): "
-    "only NaN is refused, so inf is stored and the indicator reads as reached (100 %).",
-)
 def test_an_infinite_count_is_refused(engine, example_plan):
     i6 = _indicator(engine, example_plan.id, "I6")
     edit = MeasurementEdit(date(2026, 6, 30), math.inf, source=I6_SOURCE)

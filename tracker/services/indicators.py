@@ -453,6 +453,10 @@ def _measurement_problems(
     if edit.value is None or (isinstance(edit.value, float) and math.isnan(edit.value)):
         problems.append(f"{where} : la valeur est obligatoire.")
         return problems
+    numbers = (edit.value, edit.ci_low, edit.ci_high)
+    if any(n is not None and not math.isfinite(n) for n in numbers):
+        problems.append(f"{where} : valeur ou borne illisible (nombre infini).")
+        return problems
     low, high = value_range(unit)
     if (low is not None and edit.value < low) or (high is not None and edit.value > high):
         limits = f"entre {low:g} et {high:g}" if high is not None else f"au moins {low:g}"
@@ -578,7 +582,21 @@ def save_measurements(
         session.delete(m)
         changed += 1
     session.flush()
-    for current, values in planned:
+    # Rows that change date or source first step aside (a free key), so that
+    # swapping two dates, or moving a row off a date a new row takes, never
+    # meets the uniqueness rule half-way. Nothing of it outlives the transaction.
+    moved = [
+        (current, {n: getattr(current, n) for n in values})
+        for current, values in planned
+        if current is not None
+        and (current.date, current.source) != (values["date"], values["source"])
+    ]
+    for current, _ in moved:
+        current.source = f"\x1f{current.id}"  # a source no one types
+        session.add(current)
+    session.flush()
+    originals = {current.id: before for current, before in moved}
+    for current, values in sorted(planned, key=lambda p: p[0] is None):
         if current is None:
             m = Measurement(indicator_id=indicator.id, **values)
             session.add(m)
@@ -596,9 +614,10 @@ def save_measurements(
             )
             changed += 1
             continue
+        before = originals.get(current.id, {})
         touched = False
         for name, value in values.items():
-            old = getattr(current, name)
+            old = before.get(name, getattr(current, name))
             if old != value:
                 audit.record(
                     session,
@@ -611,10 +630,10 @@ def save_measurements(
                     field=name,
                     old=old,
                     new=value,
-                    context=f"{label}, mesure du {current.date.isoformat()}",
+                    context=f"{label}, mesure du {before.get('date', current.date).isoformat()}",
                 )
-                setattr(current, name, value)
                 touched = True
+            setattr(current, name, value)
         if touched:
             session.add(current)
             changed += 1
