@@ -27,6 +27,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from tests.conftest import PROJECT_ROOT, add_user, count_rows
@@ -38,6 +39,7 @@ from tracker.models import (
     Direction,
     Indicator,
     Measurement,
+    Plan,
     SourceType,
     SurveyResponse,
     SurveyWave,
@@ -259,30 +261,27 @@ REFUSALS = {
     "séparateurs seulement": ("r.csv", b";;\n;;\n", ["Le fichier « r.csv » est vide."]),
     "en-têtes seulement": (
         "r.csv",
-        "Identifiant;Smartphone;Poids\n".encode(),
+        b"Identifiant;Smartphone;Poids\n",
         ["Le fichier ne contient aucune réponse : seule la ligne d'en-têtes est remplie."],
     ),
     "en-tête vide": (
         "r.csv",
-        "Identifiant;;Poids\nR1;Oui;1\n".encode(),
+        b"Identifiant;;Poids\nR1;Oui;1\n",
         ["Ligne 1, colonne 2 : en-tête vide"],
     ),
     "colonne en double": (
         "r.csv",
         "Identifiant;Fréquence internet;FREQUENCE  INTERNET\nR1;Oui;Non\n".encode(),
-        [
-            "Ligne 1 : la colonne « FREQUENCE INTERNET » apparaît deux fois "
-            "(colonnes 2 et 3)."
-        ],
+        ["Ligne 1 : la colonne « FREQUENCE INTERNET » apparaît deux fois (colonnes 2 et 3)."],
     ),
     "poids manquant": (
         "r.csv",
-        "Identifiant;Smartphone;Poids\nR1;Oui;1,2\nR2;Non;\n".encode(),
+        b"Identifiant;Smartphone;Poids\nR1;Oui;1,2\nR2;Non;\n",
         ["Ligne 3, colonne « Poids » : poids manquant."],
     ),
     "poids négatif": (
         "r.csv",
-        "Identifiant;Smartphone;Poids\nR1;Oui;-1\n".encode(),
+        b"Identifiant;Smartphone;Poids\nR1;Oui;-1\n",
         [
             "Ligne 2, colonne « Poids » : le poids doit être un nombre strictement positif "
             "(lu : -1)."
@@ -290,7 +289,7 @@ REFUSALS = {
     ),
     "poids nul": (
         "r.csv",
-        "Identifiant;Smartphone;Poids\nR1;Oui;1\nR2;Oui;0,0\n".encode(),
+        b"Identifiant;Smartphone;Poids\nR1;Oui;1\nR2;Oui;0,0\n",
         [
             "Ligne 3, colonne « Poids » : le poids doit être un nombre strictement positif "
             "(lu : 0,0)."
@@ -298,27 +297,27 @@ REFUSALS = {
     ),
     "poids illisible": (
         "r.csv",
-        "Identifiant;Smartphone;Poids\nR1;Oui;abc\n".encode(),
+        b"Identifiant;Smartphone;Poids\nR1;Oui;abc\n",
         ["Ligne 2, colonne « Poids » : poids illisible « abc »."],
     ),
     "identifiant en double": (
         "r.csv",
-        "Identifiant;Smartphone\nR1;Oui\nR2;Non\nR1;Oui\n".encode(),
+        b"Identifiant;Smartphone\nR1;Oui\nR2;Non\nR1;Oui\n",
         ["Ligne 4, colonne « Identifiant » : identifiant « R1 » déjà utilisé ligne 2."],
     ),
     "identifiant manquant": (
         "r.csv",
-        "Identifiant;Smartphone\nR1;Oui\n;Non\n".encode(),
+        b"Identifiant;Smartphone\nR1;Oui\n;Non\n",
         ["Ligne 3, colonne « Identifiant » : identifiant manquant."],
     ),
     "cellules en trop": (
         "r.csv",
-        "Identifiant;Smartphone\nR1;Oui;en trop\n".encode(),
+        b"Identifiant;Smartphone\nR1;Oui;en trop\n",
         ["Ligne 2 : plus de cellules remplies que de colonnes nommées."],
     ),
     "plusieurs problèmes": (
         "r.csv",
-        "Identifiant;Smartphone;Poids\nR1;Oui;\nR2;Non;-2\nR2;Oui;1\n".encode(),
+        b"Identifiant;Smartphone;Poids\nR1;Oui;\nR2;Non;-2\nR2;Oui;1\n",
         [
             "Ligne 2, colonne « Poids » : poids manquant.",
             "Ligne 3, colonne « Poids » : le poids doit être un nombre strictement positif",
@@ -373,13 +372,6 @@ def test_xlsx_refusal_names_the_sheet_line() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Le séparateur est deviné sur la première ligne physique du fichier, même vide : "
-    "un CSV séparé par des virgules qui commence par une ligne vide est lu comme une "
-    "seule colonne « Identifiant,Fréquence internet,… » (ni identifiant ni poids reconnus), "
-    "sans aucune erreur.",
-)
 def test_comma_csv_with_a_leading_blank_line() -> None:
     content = b"\r\n" + _csv_bytes(",", ".", "utf-8")
     _same_table(read_survey_file(InputFile("r.csv", content)))
@@ -437,7 +429,7 @@ class Small:
 
 
 @pytest.fixture
-def small(engine) -> Small:  # noqa: ANN001
+def small(engine: Engine) -> Small:
     with db.session_scope(engine, write=True) as session:
         plan = create_plan(session, _plan_data(), actor=ADMIN)
         ids = {
@@ -498,17 +490,17 @@ def _hand_table() -> SurveyTable:
     return _table(HAND_ROWS, HAND_WEIGHTS)
 
 
-def _import(engine, wave_id: int, table: SurveyTable, actor=ADMIN, **options):  # noqa: ANN001
+def _import(engine: Engine, wave_id: int, table: SurveyTable, actor=ADMIN, **options):
     with db.session_scope(engine, write=True) as session:
         return import_responses(session, actor, wave_id, table, **options)
 
 
-def _new_wave(engine, plan_id: int, name: str, end: date, start: date | None = None) -> int:  # noqa: ANN001
+def _new_wave(engine: Engine, plan_id: int, name: str, end: date, start: date | None = None) -> int:
     with db.session_scope(engine, write=True) as session:
         return create_wave(session, ADMIN, plan_id, WaveInput(name, start, end)).id
 
 
-def _wave_measurements(engine, wave_id: int) -> dict[str, Measurement]:  # noqa: ANN001
+def _wave_measurements(engine: Engine, wave_id: int) -> dict[str, Measurement]:
     with db.session_scope(engine) as session:
         rows = session.exec(
             select(Measurement, Indicator.code)
@@ -518,7 +510,7 @@ def _wave_measurements(engine, wave_id: int) -> dict[str, Measurement]:  # noqa:
     return {code: m for m, code in rows}
 
 
-def _snapshot(engine, wave_id: int) -> tuple:  # noqa: ANN001
+def _snapshot(engine: Engine, wave_id: int) -> tuple:
     """What a refused operation must leave as it was: the wave, its respondents
     and its measurements."""
     with db.session_scope(engine) as session:
@@ -530,14 +522,13 @@ def _snapshot(engine, wave_id: int) -> tuple:  # noqa: ANN001
             .order_by(SurveyResponse.respondent)
         ).all()
     measurements = sorted(
-        (code, m.date, m.source, m.value, m.sample_size) for code, m in _wave_measurements(
-            engine, wave_id
-        ).items()
+        (code, m.date, m.source, m.value, m.sample_size)
+        for code, m in _wave_measurements(engine, wave_id).items()
     )
     return wave_fields, [tuple(r) for r in responses], measurements
 
 
-def _refused(engine, call, *expected: str, error=ValidationError):  # noqa: ANN001
+def _refused(engine: Engine, call, *expected: str, error=ValidationError):
     """Run ``call(session)`` as a page does; it must raise and leave every table as it was."""
     before = count_rows(engine)
     with pytest.raises(error) as info, db.session_scope(engine, write=True) as session:
@@ -549,7 +540,7 @@ def _refused(engine, call, *expected: str, error=ValidationError):  # noqa: ANN0
     return info.value
 
 
-def _typed(engine, indicator_id: int, when: date, source: str, value: float = 50.0) -> None:  # noqa: ANN001
+def _typed(engine: Engine, indicator_id: int, when: date, source: str, value: float = 50.0) -> None:
     with db.session_scope(engine, write=True) as session:
         save_measurements(
             session,
@@ -560,7 +551,7 @@ def _typed(engine, indicator_id: int, when: date, source: str, value: float = 50
         )
 
 
-def _wave_id(engine, plan_id: int, name: str) -> int:  # noqa: ANN001
+def _wave_id(engine: Engine, plan_id: int, name: str) -> int:
     with db.session_scope(engine) as session:
         return next(w.id for w in list_waves(session, plan_id) if w.name == name)
 
@@ -570,7 +561,7 @@ def _wave_id(engine, plan_id: int, name: str) -> int:  # noqa: ANN001
 # ==========================================================================
 
 
-def test_import_computes_weighted_shares_checked_by_hand(engine, small: Small) -> None:  # noqa: ANN001
+def test_import_computes_weighted_shares_checked_by_hand(engine: Engine, small: Small) -> None:
     # The Wilson numbers of the comment, recomputed from the formula.
     low, high = _wilson(4 / 6, 36 / 8)
     assert (low * 100, high * 100) == pytest.approx((26.0929, 91.8896), abs=TOL)
@@ -593,7 +584,7 @@ def test_import_computes_weighted_shares_checked_by_hand(engine, small: Small) -
         assert (r.ci_low, r.ci_high) == pytest.approx((ci_low, ci_high), abs=TOL), code
 
 
-def test_measurements_are_stored_linked_to_the_wave(engine, small: Small) -> None:  # noqa: ANN001
+def test_measurements_are_stored_linked_to_the_wave(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     stored = _wave_measurements(engine, small.wave_id)
     assert set(stored) == {"S1", "S2", "S3"}
@@ -635,7 +626,7 @@ def test_measurements_are_stored_linked_to_the_wave(engine, small: Small) -> Non
     assert "Démarche" not in stored[4][2]
 
 
-def test_stored_responses_reload_as_imported(engine, small: Small) -> None:  # noqa: ANN001
+def test_stored_responses_reload_as_imported(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     with db.session_scope(engine) as session:
         r = load_responses(session, small.wave_id)
@@ -652,7 +643,7 @@ def test_stored_responses_reload_as_imported(engine, small: Small) -> None:  # n
     ]
 
 
-def test_unweighted_import(engine, small: Small) -> None:  # noqa: ANN001
+def test_unweighted_import(engine: Engine, small: Small) -> None:
     outcome = _import(engine, small.wave_id, _table(HAND_ROWS))
     # S1 without weights: R1, R2, R5 of 5 = 60 %, n_eff = 5;
     # Wilson(0.6, 5) = [23.0724 %, 88.2379 %].
@@ -670,7 +661,7 @@ def test_unweighted_import(engine, small: Small) -> None:  # noqa: ANN001
     assert weights == [1.0] * 5
 
 
-def test_sub_population_filter_and_blank_answers(engine, small: Small) -> None:  # noqa: ANN001
+def test_sub_population_filter_and_blank_answers(engine: Engine, small: Small) -> None:
     with db.session_scope(engine) as session:
         s2 = session.get(Indicator, small.ids["S2"])
     r = responses_from_table(COLUMNS, HAND_ROWS, HAND_WEIGHTS)
@@ -695,7 +686,9 @@ def test_sub_population_filter_and_blank_answers(engine, small: Small) -> None: 
     "answer",
     ["Oui, souvent", "OUI, SOUVENT", "  oui,   souvent ", "Oui,\tsouvent", "oùi, sôuvent"],
 )
-def test_answers_match_without_case_accents_or_spaces(engine, small: Small, answer: str) -> None:  # noqa: ANN001
+def test_answers_match_without_case_accents_or_spaces(
+    engine: Engine, small: Small, answer: str
+) -> None:
     with db.session_scope(engine) as session:
         s3 = session.get(Indicator, small.ids["S3"])
     # One success among four unweighted respondents: 25 %.
@@ -711,7 +704,7 @@ def test_answers_match_without_case_accents_or_spaces(engine, small: Small, answ
     assert result.n == 4
 
 
-def test_a_counted_answer_that_never_appears_is_a_warning(engine, small: Small) -> None:  # noqa: ANN001
+def test_a_counted_answer_that_never_appears_is_a_warning(engine: Engine, small: Small) -> None:
     rows = [list(x) for x in HAND_ROWS]
     rows[2][3] = "Non"  # nobody answers "Oui, parfois" any more
     rows[3][1] = "Tous les jours"  # nobody answers "Très souvent" any more
@@ -733,7 +726,7 @@ def test_a_counted_answer_that_never_appears_is_a_warning(engine, small: Small) 
     assert stored["S3"].value == pytest.approx(40.0)
 
 
-def test_dry_run_writes_nothing(engine, small: Small) -> None:  # noqa: ANN001
+def test_dry_run_writes_nothing(engine: Engine, small: Small) -> None:
     before = count_rows(engine)
     outcome = _import(engine, small.wave_id, _hand_table(), dry_run=True)
     assert count_rows(engine) == before
@@ -756,7 +749,7 @@ def test_dry_run_writes_nothing(engine, small: Small) -> None:  # noqa: ANN001
     assert _snapshot(engine, small.wave_id) == kept
 
 
-def test_second_import_replaces_the_respondents(engine, small: Small) -> None:  # noqa: ANN001
+def test_second_import_replaces_the_respondents(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     first_ids = {m.id for m in _wave_measurements(engine, small.wave_id).values()}
     # Three new respondents, unweighted: S1 = Oui, Non, Non -> 1/3 = 33.3333 %.
@@ -778,14 +771,14 @@ def test_second_import_replaces_the_respondents(engine, small: Small) -> None:  
     assert stored["S1"].effective_size == pytest.approx(3.0)
 
 
-def test_progress_fractions_increase_to_one(engine, small: Small, monkeypatch) -> None:  # noqa: ANN001
+def test_progress_fractions_increase_to_one(engine: Engine, small: Small, monkeypatch) -> None:
     monkeypatch.setattr(surveys, "INSERT_CHUNK", 2)  # 5 respondents: 3 insert batches
     calls: list[tuple[float, str]] = []
     _import(engine, small.wave_id, _hand_table(), progress=lambda f, t: calls.append((f, t)))
     fractions = [f for f, _ in calls]
     assert len(fractions) >= 3 + 2  # at least one call per batch, plus start and end
     assert all(a < b for a, b in zip(fractions, fractions[1:], strict=False)), fractions
-    assert 0 < fractions[0] and fractions[-1] == 1.0
+    assert fractions[0] > 0 and fractions[-1] == 1.0
     assert all(text for _, text in calls)
     with db.session_scope(engine) as session:
         assert surveys.respondent_count(session, small.wave_id) == 5
@@ -829,7 +822,7 @@ IMPORT_REFUSALS = {
 @pytest.mark.parametrize("case", list(IMPORT_REFUSALS))
 @pytest.mark.parametrize("already_imported", [False, True])
 def test_refused_import_writes_nothing(
-    engine,  # noqa: ANN001
+    engine: Engine,
     small: Small,
     case: str,
     already_imported: bool,
@@ -849,7 +842,7 @@ def test_refused_import_writes_nothing(
 
 
 @pytest.mark.parametrize("role", ["viewer", "pilot"])
-def test_viewers_and_pilots_cannot_touch_waves(engine, small: Small, role: str) -> None:  # noqa: ANN001
+def test_viewers_and_pilots_cannot_touch_waves(engine: Engine, small: Small, role: str) -> None:
     _import(engine, small.wave_id, _hand_table())
     actor = add_user(engine, role)
     kept = _snapshot(engine, small.wave_id)
@@ -867,7 +860,7 @@ def test_viewers_and_pilots_cannot_touch_waves(engine, small: Small, role: str) 
     assert _snapshot(engine, small.wave_id) == kept
 
 
-def test_an_editor_may_create_and_import(engine, small: Small) -> None:  # noqa: ANN001
+def test_an_editor_may_create_and_import(engine: Engine, small: Small) -> None:
     editor = add_user(engine, "editor")
     with db.session_scope(engine, write=True) as session:
         wave = create_wave(session, editor, small.plan_id, WaveInput("Vague éditeur", None, END))
@@ -904,7 +897,7 @@ WAVE_REFUSALS = {
 
 
 @pytest.mark.parametrize("case", list(WAVE_REFUSALS))
-def test_refused_wave_creation_writes_nothing(engine, small: Small, case: str) -> None:  # noqa: ANN001
+def test_refused_wave_creation_writes_nothing(engine: Engine, small: Small, case: str) -> None:
     data, expected = WAVE_REFUSALS[case]
     error = _refused(engine, lambda s: create_wave(s, ADMIN, small.plan_id, data), expected)
     assert error.message == "La vague n'est pas créée."
@@ -913,7 +906,7 @@ def test_refused_wave_creation_writes_nothing(engine, small: Small, case: str) -
 @pytest.mark.parametrize(
     "case", ["sans fin de terrain", "fin avant début", "fin dans le futur", "sans nom"]
 )
-def test_refused_wave_update_writes_nothing(engine, small: Small, case: str) -> None:  # noqa: ANN001
+def test_refused_wave_update_writes_nothing(engine: Engine, small: Small, case: str) -> None:
     _import(engine, small.wave_id, _hand_table())
     data, expected = WAVE_REFUSALS[case]
     kept = _snapshot(engine, small.wave_id)
@@ -922,7 +915,7 @@ def test_refused_wave_update_writes_nothing(engine, small: Small, case: str) -> 
     assert _snapshot(engine, small.wave_id) == kept
 
 
-def test_renaming_onto_another_wave_is_refused(engine, small: Small) -> None:  # noqa: ANN001
+def test_renaming_onto_another_wave_is_refused(engine: Engine, small: Small) -> None:
     other = _new_wave(engine, small.plan_id, "Enquête test 2021", date(2021, 6, 30))
     kept = _snapshot(engine, other)
     _refused(
@@ -938,7 +931,7 @@ def test_renaming_onto_another_wave_is_refused(engine, small: Small) -> None:  #
 
 
 def test_typed_measurement_on_the_wave_date_and_name_refuses_the_import(
-    engine,  # noqa: ANN001
+    engine: Engine,
     small: Small,
 ) -> None:
     _typed(engine, small.ids["S1"], END, WAVE_NAME)
@@ -947,9 +940,7 @@ def test_typed_measurement_on_the_wave_date_and_name_refuses_the_import(
     _typed(engine, small.ids["S2"], END, "Saisie manuelle")
     _typed(engine, small.ids["S3"], date(2023, 7, 1), WAVE_NAME)
     kept = _snapshot(engine, small.wave_id)
-    error = _refused(
-        engine, lambda s: import_responses(s, ADMIN, small.wave_id, _hand_table())
-    )
+    error = _refused(engine, lambda s: import_responses(s, ADMIN, small.wave_id, _hand_table()))
     assert error.message == "Les mesures de la vague ne peuvent pas être enregistrées."
     assert error.details == [
         f"Indicateur S1 : une mesure saisie existe déjà le 30/06/2023 avec la source "
@@ -961,19 +952,13 @@ def test_typed_measurement_on_the_wave_date_and_name_refuses_the_import(
     assert _import(engine, other, _hand_table()).applied is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Le contrôle des mesures saisies à la même date et de même source n'est fait "
-    "qu'à l'enregistrement : l'essai (dry_run, aperçu de la page et --dry-run de la ligne "
-    "de commande) annonce un import possible que l'import réel refuse.",
-)
-def test_dry_run_reports_the_typed_measurement_clash(engine, small: Small) -> None:  # noqa: ANN001
+def test_dry_run_reports_the_typed_measurement_clash(engine: Engine, small: Small) -> None:
     _typed(engine, small.ids["S1"], END, WAVE_NAME)
     with pytest.raises(ValidationError), db.session_scope(engine) as session:
         import_responses(session, ADMIN, small.wave_id, _hand_table(), dry_run=True)
 
 
-def test_typed_measurement_refuses_a_rename_onto_it(engine, small: Small) -> None:  # noqa: ANN001
+def test_typed_measurement_refuses_a_rename_onto_it(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     new_end, new_name = date(2023, 9, 30), "Enquête test 2023 (redressée)"
     _typed(engine, small.ids["S3"], new_end, new_name)
@@ -992,7 +977,7 @@ def test_typed_measurement_refuses_a_rename_onto_it(engine, small: Small) -> Non
 # ==========================================================================
 
 
-def test_recompute_after_a_direct_definition_change(engine, small: Small) -> None:  # noqa: ANN001
+def test_recompute_after_a_direct_definition_change(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     with db.session_scope(engine, write=True) as session:
         session.get(Indicator, small.ids["S1"]).survey_values = ["Non"]
@@ -1011,7 +996,7 @@ def test_recompute_after_a_direct_definition_change(engine, small: Small) -> Non
     assert _wave_measurements(engine, small.wave_id)["S3"].value == pytest.approx(60.0)
 
 
-def test_update_indicator_recomputes_the_wave(engine, small: Small) -> None:  # noqa: ANN001
+def test_update_indicator_recomputes_the_wave(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     with db.session_scope(engine, write=True) as session:
         version = session.get(Indicator, small.ids["S3"]).version
@@ -1026,7 +1011,7 @@ def test_update_indicator_recomputes_the_wave(engine, small: Small) -> None:  # 
 
 
 def test_recompute_drops_the_measurement_of_a_former_survey_indicator(
-    engine,  # noqa: ANN001
+    engine: Engine,
     small: Small,
 ) -> None:
     _import(engine, small.wave_id, _hand_table())
@@ -1040,7 +1025,7 @@ def test_recompute_drops_the_measurement_of_a_former_survey_indicator(
     assert set(_wave_measurements(engine, small.wave_id)) == {"S1", "S3"}
 
 
-def test_recompute_needs_respondents(engine, small: Small) -> None:  # noqa: ANN001
+def test_recompute_needs_respondents(engine: Engine, small: Small) -> None:
     _refused(
         engine,
         lambda s: recompute_wave(s, ADMIN, small.wave_id),
@@ -1048,7 +1033,7 @@ def test_recompute_needs_respondents(engine, small: Small) -> None:  # noqa: ANN
     )
 
 
-def test_update_wave_moves_the_measurements(engine, small: Small) -> None:  # noqa: ANN001
+def test_update_wave_moves_the_measurements(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     before = _wave_measurements(engine, small.wave_id)
     new_name, new_end = "Enquête test 2023 (redressée)", date(2023, 7, 15)
@@ -1067,7 +1052,7 @@ def test_update_wave_moves_the_measurements(engine, small: Small) -> None:  # no
         assert surveys.respondent_count(session, small.wave_id) == 5
 
 
-def test_delete_wave_keeps_typed_measurements(engine, small: Small) -> None:  # noqa: ANN001
+def test_delete_wave_keeps_typed_measurements(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     other = _new_wave(engine, small.plan_id, "Enquête test 2021", date(2021, 6, 30))
     _import(engine, other, _table(HAND_ROWS, prefix="O"))
@@ -1095,7 +1080,7 @@ def test_delete_wave_keeps_typed_measurements(engine, small: Small) -> None:  # 
     assert _snapshot(engine, other) == other_kept
 
 
-def test_delete_example_wave(engine, example_plan) -> None:  # noqa: ANN001
+def test_delete_example_wave(engine: Engine, example_plan: Plan) -> None:
     first = _wave_id(engine, example_plan.id, WAVE_2012)
     second = _wave_id(engine, example_plan.id, WAVE_2024)
     with db.session_scope(engine) as session:
@@ -1136,7 +1121,7 @@ def _example_frame(path: Path) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("code", ["I1", "I3", "I4"])
-def test_breakdown_by_commune_on_the_example(engine, example_plan, code: str) -> None:  # noqa: ANN001
+def test_breakdown_by_commune_on_the_example(engine: Engine, example_plan: Plan, code: str) -> None:
     wave_id = _wave_id(engine, example_plan.id, WAVE_2024)
     with db.session_scope(engine) as session:
         ind = session.exec(
@@ -1175,7 +1160,7 @@ def test_breakdown_by_commune_on_the_example(engine, example_plan, code: str) ->
     assert next(g for g in groups if g.label == "Cieurac").reliable is False
 
 
-def test_breakdown_groups_spellings_and_leaves_blanks_out(engine, small: Small) -> None:  # noqa: ANN001
+def test_breakdown_groups_spellings_and_leaves_blanks_out(engine: Engine, small: Small) -> None:
     with db.session_scope(engine) as session:
         s1 = session.get(Indicator, small.ids["S1"])
     rows = [list(x) for x in HAND_ROWS]
@@ -1193,7 +1178,7 @@ def test_breakdown_groups_spellings_and_leaves_blanks_out(engine, small: Small) 
         breakdown(s1, r, "Âge")
 
 
-def test_breakdown_columns(engine, example_plan, small: Small) -> None:  # noqa: ANN001
+def test_breakdown_columns(engine: Engine, example_plan: Plan, small: Small) -> None:
     wave_id = _wave_id(engine, example_plan.id, WAVE_2024)
     with db.session_scope(engine) as session:
         inds = {
@@ -1215,8 +1200,7 @@ def test_breakdown_columns(engine, example_plan, small: Small) -> None:  # noqa:
     n = 61
     columns = ["Numéro de questionnaire", "Code", "Pays", "Remarque", "Smartphone"]
     rows = [
-        [f"Q-{i:03d}", f"C{min(i, 59)}", "France", "", "Oui" if i % 2 else "Non"]
-        for i in range(n)
+        [f"Q-{i:03d}", f"C{min(i, 59)}", "France", "", "Oui" if i % 2 else "Non"] for i in range(n)
     ]
     usable = breakdown_columns(responses_from_table(columns, rows, None))
     assert usable == ["Code", "Smartphone"]
@@ -1230,7 +1214,7 @@ def test_breakdown_columns(engine, example_plan, small: Small) -> None:  # noqa:
 # ==========================================================================
 
 
-def _check_comparison(c, first: Measurement, second: Measurement) -> None:  # noqa: ANN001
+def _check_comparison(c, first: Measurement, second: Measurement) -> None:
     assert c.first.id == first.id and c.second.id == second.id
     assert c.difference == pytest.approx(second.value - first.value, abs=1e-9)
     expected = stats.two_proportion_test(
@@ -1240,7 +1224,7 @@ def _check_comparison(c, first: Measurement, second: Measurement) -> None:  # no
     assert c.significant is (c.p_value < 0.05)
 
 
-def test_compare_example_waves(engine, example_plan) -> None:  # noqa: ANN001
+def test_compare_example_waves(engine: Engine, example_plan: Plan) -> None:
     first = _wave_id(engine, example_plan.id, WAVE_2012)
     second = _wave_id(engine, example_plan.id, WAVE_2024)
     a, b = _wave_measurements(engine, first), _wave_measurements(engine, second)
@@ -1270,7 +1254,7 @@ def _rows(smartphone: list[str], difficulties: list[str], demarche: list[str]) -
     ]
 
 
-def test_compare_hand_made_waves_not_significant(engine, small: Small) -> None:  # noqa: ANN001
+def test_compare_hand_made_waves_not_significant(engine: Engine, small: Small) -> None:
     # Five unweighted respondents each. S1: 3/5 = 60 % then 2/5 = 40 %.
     # By hand: pooled = 0.5, se = √(0.25 · (1/5 + 1/5)) = √0.1 = 0.316228,
     # z = -0.2 / 0.316228 = -0.632456, p = erfc(0.632456 / √2) = 0.527089 ≥ 0.05.
@@ -1295,7 +1279,7 @@ def test_compare_hand_made_waves_not_significant(engine, small: Small) -> None: 
     assert (s3.significant, s3.favourable) == (False, None)
 
 
-def test_compare_hand_made_waves_significant(engine, small: Small) -> None:  # noqa: ANN001
+def test_compare_hand_made_waves_significant(engine: Engine, small: Small) -> None:
     # 40 unweighted respondents each. S1 (higher is better): 30/40 -> 10/40;
     # S3 (lower is better): 30/40 -> 10/40; S2: 20/40 both times.
     # By hand for S1 and S3: pooled 0.5, se = √(0.25 · 2/40) = 0.111803,
@@ -1319,7 +1303,7 @@ def test_compare_hand_made_waves_significant(engine, small: Small) -> None:  # n
     assert (s2.difference, s2.p_value, s2.significant, s2.favourable) == (0.0, 1.0, False, None)
 
 
-def test_compare_refuses_the_same_wave_or_two_plans(engine, small: Small) -> None:  # noqa: ANN001
+def test_compare_refuses_the_same_wave_or_two_plans(engine: Engine, small: Small) -> None:
     _import(engine, small.wave_id, _hand_table())
     with db.session_scope(engine, write=True) as session:
         plan = create_plan(session, _plan_data("Autre plan"), actor=ADMIN)

@@ -7,6 +7,8 @@ stay readable in black and white. Charts never query the database.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -337,7 +339,10 @@ def indicator_timeline(
             hovertemplate="%{customdata[0]} : %{customdata[1]}<br>%{x|%d/%m/%Y}<extra></extra>",
         )
     palette = [OKABE_ITO["purple"], OKABE_ITO["green"], OKABE_ITO["grey"], OKABE_ITO["sky"]]
-    for n, (source, group) in enumerate(references.groupby("source", sort=False)):
+    # One series per source, the editions of a survey joined (« …, édition 2019 »).
+    series = references["source"].map(lambda s: _EDITION.sub("", s).strip())
+    for n, (source, group) in enumerate(references.groupby(series, sort=False)):
+        group = group.sort_values("date")
         fig.add_scatter(
             name=f"Référence nationale : {source}",
             x=group["date"],
@@ -345,8 +350,11 @@ def indicator_timeline(
             mode="lines+markers",
             line={"color": palette[n % len(palette)], "dash": "dot", "width": 2},
             marker={"symbol": "square", "size": 7},
-            customdata=[format_value(v, unit) for v in group["valeur"]],
-            hovertemplate=f"{source}<br>%{{x|%d/%m/%Y}} : %{{customdata}}<extra></extra>",
+            customdata=[
+                [format_value(v, unit), s]
+                for v, s in zip(group["valeur"], group["source"], strict=True)
+            ],
+            hovertemplate="%{customdata[1]}<br>%{x|%d/%m/%Y} : %{customdata[0]}<extra></extra>",
         )
     if not measurements.empty:
         has_interval = measurements["basse"].notna() & measurements["haute"].notna()
@@ -393,11 +401,15 @@ def indicator_timeline(
     if suffix:
         fig.update_yaxes(range=[0, 105])
     fig.update_xaxes(gridcolor="#EEEEEE", title=None)
-    fig.update_layout(legend={"y": -0.15, "yanchor": "top", "x": 0, "xanchor": "left"})
-    fig = _base_layout(fig, title=title, height=460)
-    fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0})
-    fig.update_layout(margin={"b": 110})
+    fig = _base_layout(fig, title=title, height=480)
+    fig.update_layout(
+        legend={"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0, "xanchor": "left"},
+        margin={"b": 120},
+    )
     return fig
+
+
+_EDITION = re.compile(r",?\s*[ée]dition\s+\d{4}\s*$", re.IGNORECASE)
 
 
 def _interval_text(low: float | None, high: float | None, unit: str) -> str:

@@ -107,7 +107,7 @@ def _csv_rows(file: InputFile, problems: _Problems) -> list[list[str]] | None:
             "enregistrez-le en « CSV UTF-8 » ou en .xlsx."
         )
         return None
-    first_line = text.split("\n", 1)[0]
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     if first_line.count(delimiter) == 0 and "\t" in first_line:
         delimiter = "\t"

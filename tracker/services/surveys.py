@@ -639,6 +639,7 @@ def import_responses(
         warnings=[w for res in results for w in res.warnings],
         replaced=respondent_count(session, wave.id),
     )
+    _check_measurement_keys(session, wave, [r.indicator_id for r in results])
     if dry_run:
         return outcome
     session.execute(sa.delete(SurveyResponse).where(SurveyResponse.wave_id == wave.id))
