@@ -778,8 +778,8 @@ def test_example_indicator_detail_lists_measurements_actions_and_history(engine,
     # The history: I4's creation and its two wave measurements, computed at loading.
     assert sorted((h.entity, h.operation, h.new) for h in detail.history) == [
         ("indicateur", "création", "I4"),
-        ("mesure", "création", "2012-06-30 : 65.0"),
-        ("mesure", "création", "2024-06-28 : 47.1"),
+        ("mesure", "création", "2012-06-30 : 65.02"),
+        ("mesure", "création", "2024-06-28 : 47.11"),
     ]
     # ... newest first.
     assert [h.at for h in detail.history] == sorted((h.at for h in detail.history), reverse=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from tracker.models import AuditEntry, User
+from tracker.models import AuditEntry, Measurement, User
 
 SYSTEM_LOGIN = "système"
 
@@ -71,3 +71,37 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_measurement(
+    session: Session,
+    *,
+    actor: User | None,
+    plan_id: int,
+    measurement: Measurement,
+    operation: str,
+    context: str,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+) -> AuditEntry:
+    """An entry about an indicator's measurement (creation, change or deletion)."""
+    value = f"{round(measurement.value, 2):f}".rstrip("0").rstrip(".")
+    summary = f"{measurement.date.isoformat()} : {value}"
+    if operation == "création" and new is None:
+        new = summary
+    if operation == "suppression" and old is None:
+        old = summary
+    return record(
+        session,
+        actor=actor,
+        entity="mesure",
+        entity_id=measurement.id,
+        plan_id=plan_id,
+        indicator_id=measurement.indicator_id,
+        operation=operation,
+        field=field,
+        old=old,
+        new=new,
+        context=context,
+    )

@@ -568,15 +568,12 @@ def save_measurements(
     label = f"indicateur {indicator.code}"
     for mid in sorted(deleted):
         m = existing[mid]
-        audit.record(
+        audit.record_measurement(
             session,
             actor=actor,
-            entity="mesure",
-            entity_id=m.id,
             plan_id=plan.id,
-            indicator_id=indicator.id,
+            measurement=m,
             operation="suppression",
-            old=f"{m.date.isoformat()} : {m.value:g}",
             context=label,
         )
         session.delete(m)
@@ -601,15 +598,12 @@ def save_measurements(
             m = Measurement(indicator_id=indicator.id, **values)
             session.add(m)
             session.flush()
-            audit.record(
+            audit.record_measurement(
                 session,
                 actor=actor,
-                entity="mesure",
-                entity_id=m.id,
                 plan_id=plan.id,
-                indicator_id=indicator.id,
+                measurement=m,
                 operation="création",
-                new=f"{m.date.isoformat()} : {m.value:g}",
                 context=label,
             )
             changed += 1
@@ -619,13 +613,11 @@ def save_measurements(
         for name, value in values.items():
             old = before.get(name, getattr(current, name))
             if old != value:
-                audit.record(
+                audit.record_measurement(
                     session,
                     actor=actor,
-                    entity="mesure",
-                    entity_id=current.id,
                     plan_id=plan.id,
-                    indicator_id=indicator.id,
+                    measurement=current,
                     operation="modification",
                     field=name,
                     old=old,

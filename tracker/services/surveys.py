@@ -520,27 +520,22 @@ def _store_results(
             m = Measurement(indicator_id=r.indicator_id, wave_id=wave.id, comment="", **values)
             session.add(m)
             session.flush()
-            audit.record(
+            audit.record_measurement(
                 session,
                 actor=actor,
-                entity="mesure",
-                entity_id=m.id,
                 plan_id=wave.plan_id,
-                indicator_id=r.indicator_id,
+                measurement=m,
                 operation="création",
-                new=f"{m.date.isoformat()} : {m.value:.1f}",
                 context=f"calcul de la vague « {wave.name} »",
             )
             changed += 1
             continue
         if m.value != values["value"]:
-            audit.record(
+            audit.record_measurement(
                 session,
                 actor=actor,
-                entity="mesure",
-                entity_id=m.id,
                 plan_id=wave.plan_id,
-                indicator_id=r.indicator_id,
+                measurement=m,
                 operation="modification",
                 field="value",
                 old=m.value,
@@ -563,15 +558,12 @@ def _remove_measurements(
             Measurement.wave_id == wave.id, Measurement.indicator_id.in_(indicator_ids)
         )
     ):
-        audit.record(
+        audit.record_measurement(
             session,
             actor=actor,
-            entity="mesure",
-            entity_id=m.id,
             plan_id=wave.plan_id,
-            indicator_id=m.indicator_id,
+            measurement=m,
             operation="suppression",
-            old=f"{m.date.isoformat()} : {m.value:.1f}",
             context=f"la définition ne s'applique plus à la vague « {wave.name} »",
         )
         session.delete(m)
