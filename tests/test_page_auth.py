@@ -14,7 +14,16 @@ from tracker.services import users
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
 
-EVERYONE = ["Le plan", "Import / export", "Actions", "Fiche action", "Budget", "Mon compte"]
+INDICATORS = ["Indicateurs", "Fiche indicateur", "Enquêtes"]
+EVERYONE = [
+    "Le plan",
+    "Import / export",
+    "Actions",
+    "Fiche action",
+    "Budget",
+    *INDICATORS,
+    "Mon compte",
+]
 UPDATERS = [
     "Le plan",
     "Import / export",
@@ -22,6 +31,7 @@ UPDATERS = [
     "Fiche action",
     "Budget",
     "Mise à jour groupée",
+    *INDICATORS,
     "Mon compte",
 ]
 ADMIN_PAGES = [*UPDATERS, "Utilisateurs", "Réglages"]
