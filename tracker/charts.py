@@ -524,3 +524,252 @@ def breakdown_bars(df: pd.DataFrame, *, title: str, column: str) -> go.Figure:
     return _base_layout(
         fig, title=f"{title}, selon « {column} »", height=140 + 34 * max(len(df), 1)
     )
+
+
+# --------------------------------------------------------------------------
+# Overview
+# --------------------------------------------------------------------------
+
+# One look per health: a colour-blind-safe colour, a fill pattern (print) and
+# the symbol that the label carries (colour is never the only cue).
+HEALTH_LOOK = {
+    "dans_les_temps": (OKABE_ITO["green"], ""),
+    "en_retard": (OKABE_ITO["orange"], "/"),
+    "a_risque": (OKABE_ITO["vermillion"], "x"),
+    "terminee": (OKABE_ITO["blue"], "."),
+    "arretee": (OKABE_ITO["grey"], "-"),
+}
+
+
+def plan_tree(df: pd.DataFrame, *, by_budget: bool) -> go.Figure:
+    """Stakes → objectives → actions as a treemap coloured by health.
+
+    ``df``: ``id``, ``parent``, ``label``, ``value`` (1 per action, or its
+    arbitrated euros), ``health`` (a Health value, or "" for a group), ``hover``.
+    """
+    title = "Le plan : enjeux, objectifs et actions" + (
+        " (taille : crédits arbitrés)" if by_budget else ""
+    )
+    if df is None or df.empty or float(df["value"].sum()) <= 0:
+        fig = go.Figure()
+        fig.add_annotation(
+            text="Aucune action" if not by_budget else "Aucun crédit arbitré",
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            font={"size": 16, "color": OKABE_ITO["grey"]},
+        )
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _base_layout(fig, title=title, height=300)
+    colours = [HEALTH_LOOK[h][0] if h else "#F2F2F2" for h in df["health"]]
+    fig = go.Figure(
+        go.Treemap(
+            ids=df["id"],
+            parents=df["parent"],
+            labels=df["label"],
+            values=df["value"],
+            branchvalues="total",
+            marker={"colors": colours, "line": {"color": "white", "width": 2}},
+            customdata=df["hover"],
+            hovertemplate="%{customdata}<extra></extra>",
+            texttemplate="%{label}",
+            textfont={"size": 13},
+            tiling={"pad": 3},
+            root={"color": "white"},
+            pathbar={"visible": False},
+        )
+    )
+    fig = _base_layout(fig, title=title, height=520)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 0}, uniformtext={"minsize": 11})
+    return fig
+
+
+def _time_ticks(start: pd.Timestamp, end: pd.Timestamp) -> tuple[list, list[str]]:
+    """Ticks for a date axis, written in French (years, or months for short spans)."""
+    from babel.dates import format_date as babel_date  # noqa: PLC0415
+
+    span_days = (end - start).days
+    if span_days > 4 * 365:
+        values = pd.date_range(f"{start.year}-01-01", f"{end.year + 1}-01-01", freq="YS")
+        return list(values), [str(v.year) for v in values]
+    step = "6MS" if span_days > 2 * 365 else ("3MS" if span_days > 365 else "MS")
+    values = pd.date_range(start.replace(day=1), end + pd.Timedelta(days=31), freq=step)
+    return list(values), [babel_date(v.date(), format="MMM y", locale="fr_FR") for v in values]
+
+
+def actions_timeline(
+    actions: pd.DataFrame, milestones: pd.DataFrame, *, today: object
+) -> go.Figure:
+    """A Gantt chart: one bar per action from start to planned end, coloured and
+    patterned by health, milestones as diamonds, and a « aujourd'hui » line.
+
+    ``actions``: ``id``, ``code``, ``label``, ``start``, ``end``, ``health``,
+    ``health_label``, ``dates`` (text); ``milestones``: ``code``, ``due``,
+    ``title``, ``done`` (bool), ``overdue`` (bool), ``when`` (text).
+    """
+    title = "Calendrier des actions"
+    frame = actions.dropna(subset=["start", "end"]) if not actions.empty else actions
+    if frame.empty:
+        fig = _no_budget_data(title)
+        fig.layout.annotations[0].text = "Aucune action datée"
+        return fig
+    fig = go.Figure()
+    start = pd.to_datetime(frame["start"])
+    end = pd.to_datetime(frame["end"])
+    for health, (colour, pattern) in HEALTH_LOOK.items():
+        mask = frame["health"] == health
+        if not mask.any():
+            continue
+        part = frame[mask]
+        fig.add_bar(
+            name=part["health_label"].iloc[0],
+            y=part["label"],
+            base=start[mask].dt.strftime("%Y-%m-%d"),
+            x=(end[mask] - start[mask]).dt.total_seconds() * 1000 + 86_400_000,
+            orientation="h",
+            marker={
+                "color": colour,
+                "line": {"color": "#1F1F1F", "width": 1},
+                "pattern": {
+                    "shape": pattern,
+                    "fgcolor": "white",
+                    "size": 6,
+                    "fillmode": "overlay",
+                }
+                if pattern
+                else None,
+            },
+            customdata=list(zip(part["id"], part["dates"], part["health_label"], strict=True)),
+            hovertemplate="%{y}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+        )
+    labels = dict(zip(frame["code"], frame["label"], strict=True))
+    if not milestones.empty:
+        shown = milestones[milestones["code"].isin(labels)]
+        for done, name, symbol, colour in (
+            (True, "Jalon réalisé", "diamond", "#1F1F1F"),
+            (False, "Jalon à venir ou en retard", "diamond-open", "#1F1F1F"),
+        ):
+            part = shown[shown["done"] == done]
+            if part.empty:
+                continue
+            fig.add_scatter(
+                name=name,
+                x=pd.to_datetime(part["due"]).dt.strftime("%Y-%m-%d"),
+                y=[labels[c] for c in part["code"]],
+                mode="markers",
+                marker={"symbol": symbol, "size": 10, "color": colour, "line": {"width": 2}},
+                customdata=list(zip(part["title"], part["when"], strict=True)),
+                hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+            )
+    today_text = pd.Timestamp(today).strftime("%Y-%m-%d")
+    fig.add_shape(
+        type="line",
+        x0=today_text,
+        x1=today_text,
+        y0=0,
+        y1=1,
+        yref="paper",
+        line={"color": OKABE_ITO["vermillion"], "width": 2, "dash": "dash"},
+    )
+    fig.add_annotation(
+        x=today_text,
+        y=1,
+        yref="paper",
+        text="aujourd'hui",
+        showarrow=False,
+        yanchor="bottom",
+        font={"color": OKABE_ITO["vermillion"]},
+    )
+    first, last = min(start.min(), pd.Timestamp(today)), max(end.max(), pd.Timestamp(today))
+    values, texts = _time_ticks(first, last)
+    fig.update_xaxes(type="date", tickvals=values, ticktext=texts, gridcolor="#DDDDDD", title=None)
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    fig.update_layout(barmode="overlay", bargap=0.3)
+    fig = _base_layout(fig, title=title, height=200 + 26 * len(frame))
+    fig.update_layout(
+        legend={
+            "orientation": "h",
+            "y": 0,
+            "yref": "container",
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
+        margin={"b": 110},
+    )
+    return fig
+
+
+def indicator_multiples(series: list[dict], *, columns: int = 3) -> go.Figure:
+    """Indicators as small multiples: measurements against the target path.
+
+    ``series``: one dict per indicator with ``title`` (code and status, in
+    words), ``unit``, ``measures`` (DataFrame ``date``, ``valeur``) and ``path``
+    (DataFrame ``date``, ``valeur``).
+    """
+    title = "Indicateurs : mesures et trajectoire vers la cible"
+    if not series:
+        fig = _no_budget_data(title)
+        fig.layout.annotations[0].text = "Aucun indicateur"
+        return fig
+    rows = -(-len(series) // columns)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[s["title"] for s in series],
+        vertical_spacing=0.5 / rows if rows > 1 else 0.1,
+        horizontal_spacing=0.08,
+    )
+    for n, s in enumerate(series):
+        row, col = n // columns + 1, n % columns + 1
+        path, measures = s["path"], s["measures"]
+        if not path.empty:
+            fig.add_scatter(
+                x=path["date"],
+                y=path["valeur"],
+                mode="lines+markers",
+                line={"color": OKABE_ITO["orange"], "dash": "dash", "width": 2},
+                marker={"symbol": "diamond-open", "size": 8},
+                name="Trajectoire vers la cible",
+                legendgroup="path",
+                showlegend=n == 0,
+                hovertemplate="Trajectoire : %{y}<extra></extra>",
+                row=row,
+                col=col,
+            )
+        if not measures.empty:
+            fig.add_scatter(
+                x=measures["date"],
+                y=measures["valeur"],
+                mode="lines+markers",
+                line={"color": OKABE_ITO["blue"], "width": 3},
+                marker={"size": 7},
+                name="Mesures",
+                legendgroup="measures",
+                showlegend=n == 0,
+                customdata=[format_value(v, s["unit"]) for v in measures["valeur"]],
+                hovertemplate="%{x|%d/%m/%Y} : %{customdata}<extra></extra>",
+                row=row,
+                col=col,
+            )
+        if s["unit"].strip() == "%":
+            fig.update_yaxes(range=[0, 100], ticksuffix=" %", row=row, col=col)
+        fig.update_xaxes(tickformat="%Y", row=row, col=col)
+    fig.update_yaxes(gridcolor="#DDDDDD", tickformat=",~r")
+    fig.update_annotations(font={"size": 12})
+    fig = _base_layout(fig, title=title, height=160 + 230 * rows)
+    fig.update_layout(
+        legend={
+            "orientation": "h",
+            "y": 0,
+            "yref": "container",
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
+        margin={"t": 80, "b": 90},
+    )
+    return fig

@@ -110,8 +110,11 @@ def _line_filters(
     collectivity: str | None,
     section: BudgetSection | None,
     objective: str | None,
+    action_ids: list[int] | None = None,
 ) -> list:
     conditions = [Action.plan_id == plan_id, Action.archived == sa.false()]
+    if action_ids is not None:
+        conditions.append(Action.id.in_(action_ids))
     if year is not None:
         conditions.append(BudgetLine.year == year)
     if collectivity:
@@ -149,10 +152,11 @@ def year_budget(
     collectivity: str | None = None,
     section: BudgetSection | None = None,
     objective: str | None = None,
+    action_ids: list[int] | None = None,
 ) -> YearBudget:
     """One year: a row per action (with its co-financing), subtotals per objective and
     per collectivity, and the grand total, all summed in SQL."""
-    where = _line_filters(plan_id, year, collectivity, section, objective)
+    where = _line_filters(plan_id, year, collectivity, section, objective, action_ids)
     per_action = session.execute(
         _base()
         .add_columns(
@@ -234,13 +238,18 @@ class YearSplit:
 
 
 def budget_by_year(
-    session: Session, plan_id: int, *, objective: str | None = None
+    session: Session,
+    plan_id: int,
+    *,
+    objective: str | None = None,
+    collectivity: str | None = None,
+    action_ids: list[int] | None = None,
 ) -> list[YearSplit]:
     """Per year, collectivity and section: requested, arbitrated, spent (summed in SQL)."""
     rows = session.execute(
         _base()
         .add_columns(BudgetLine.year, Collectivity.name, BudgetLine.section, *_sums())
-        .where(*_line_filters(plan_id, None, None, None, objective))
+        .where(*_line_filters(plan_id, None, collectivity, None, objective, action_ids))
         .group_by(BudgetLine.year, Collectivity.name, Collectivity.position, BudgetLine.section)
         .order_by(BudgetLine.year, Collectivity.position, BudgetLine.section)
     ).all()

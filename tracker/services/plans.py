@@ -592,6 +592,7 @@ class ActionRow:
     version: int = 1
     pilot_user_id: int | None = None
     progress_mode: ProgressMode = ProgressMode.ENTERED
+    start_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -705,6 +706,7 @@ def plan_structure(session: Session, plan_id: int, at: date) -> PlanStructure:
             status=a.status,
             weather=a.weather,
             planned_end_date=a.planned_end_date,
+            start_date=a.start_date,
             description=a.description,
             updated_at=a.updated_at,
             version=a.version,
@@ -751,22 +753,24 @@ def progress_by_objective(structure: PlanStructure) -> list[ObjectiveProgress]:
     """
     result = []
     for o in structure.objectives:
-        rows = [
-            a
-            for a in structure.actions
-            if a.objective_code == o.code and a.state.health is not Health.STOPPED
-        ]
-        expected = [a.state.expected for a in rows if a.state.expected is not None]
-        result.append(
-            ObjectiveProgress(
-                code=o.code,
-                title=o.title,
-                action_count=len(rows),
-                progress=sum(a.state.progress for a in rows) / len(rows) if rows else None,
-                expected=sum(expected) / len(expected) if expected else None,
-            )
-        )
+        rows = [a for a in structure.actions if a.objective_code == o.code]
+        counted, progress, expected = mean_progress(rows)
+        result.append(ObjectiveProgress(o.code, o.title, counted, progress, expected))
     return result
+
+
+def mean_progress(rows: list[ActionRow]) -> tuple[int, float | None, float | None]:
+    """(actions counted, mean actual progress, mean expected progress) of some actions.
+
+    Abandoned actions are left out; the expected mean is over actions with dates.
+    """
+    counted = [a for a in rows if a.state.health is not Health.STOPPED]
+    expected = [a.state.expected for a in counted if a.state.expected is not None]
+    return (
+        len(counted),
+        sum(a.state.progress for a in counted) / len(counted) if counted else None,
+        sum(expected) / len(expected) if expected else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,23 @@ from tracker.models import Role, User
 from tracker.services.permissions import Permission, has_permission
 
 
+def overview_page() -> st.Page:
+    """The landing page: where the plan stands, in one screen."""
+    from tracker.ui.pages import overview
+
+    return st.Page(
+        overview.render,
+        title="Vue d'ensemble",
+        icon="🧭",
+        url_path="vue-d-ensemble",
+        default=True,
+    )
+
+
 def plan_page() -> st.Page:
     from tracker.ui.pages import plan
 
-    return st.Page(plan.render, title="Le plan", icon="🗂️", url_path="plan", default=True)
+    return st.Page(plan.render, title="Le plan", icon="🗂️", url_path="plan")
 
 
 def actions_page() -> st.Page:
@@ -90,12 +103,14 @@ def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[s
     from tracker.ui.pages import account, settings, users
 
     if user is None:
-        return [plan_page(), login_page()] if public_view else [login_page(default=True)]
+        if public_view:
+            return [overview_page(), plan_page(), action_page(), login_page()]
+        return [login_page(default=True)]
     follow_up = [actions_page(), action_page(), budget_page()]
     if has_permission(user, Permission.EDIT_OWN_ACTIONS):
         follow_up.append(bulk_page())
     pages: dict[str, list[st.Page]] = {
-        "Le plan": [plan_page(), transfer_page()],
+        "Le plan": [overview_page(), plan_page(), transfer_page()],
         "Suivi des actions": follow_up,
         "Indicateurs": [indicators_page(), indicator_page(), surveys_page()],
         "Compte": [st.Page(account.render, title="Mon compte", icon="👤", url_path="mon-compte")],

@@ -1,0 +1,682 @@
+"""« Vue d'ensemble »: where the plan stands, in one screen, for elected officials
+and the steering committee. Filters (year, collectivity, objective, pilot) apply
+to every figure and live in the address, so a link can be mailed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from tracker import charts, db, strings
+from tracker.charts import format_value
+from tracker.formats import format_date, format_eur, format_percent
+from tracker.models import ActionStatus, Health
+from tracker.services import overview as overview_service
+from tracker.services.indicators import target_path
+from tracker.services.overview import Overview, OverviewFilter
+from tracker.settings import get_settings
+from tracker.ui import context, data, navigation
+from tracker.ui.components import chart_with_table, example_banner
+
+ALL = "Tous"
+_PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "objectif"}
+_PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _overview(
+    url: str, plan_id: int, rev: int, at: date, f: OverviewFilter, since: date | None
+) -> Overview:
+    structure = data.plan_structure(plan_id)
+    indicator_rows = data.indicator_rows(plan_id)
+    with db.session_scope(db.get_engine(url)) as session:
+        return overview_service.build_overview(
+            session, structure, indicator_rows, at, f, since=since
+        )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _timeline_milestones(url: str, plan_id: int, rev: int, at: date) -> pd.DataFrame:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from tracker.models import Action, Milestone  # noqa: PLC0415
+
+    with db.session_scope(db.get_engine(url)) as session:
+        rows = session.execute(
+            sa.select(Action.code, Milestone.due_date, Milestone.title, Milestone.done_date)
+            .join(Action, Action.id == Milestone.action_id)
+            .where(Action.plan_id == plan_id, Milestone.due_date.is_not(None))
+        ).all()
+    return pd.DataFrame(
+        [
+            {
+                "code": code,
+                "due": due,
+                "title": title,
+                "done": done is not None,
+                "overdue": done is None and due < at,
+                "when": f"Échéance : {format_date(due)}"
+                + (f" · réalisé le {format_date(done)}" if done else ""),
+            }
+            for code, due, title, done in rows
+        ],
+        columns=["code", "due", "title", "done", "overdue", "when"],
+    )
+
+
+def _choice(name: str, options: list, default: object = None) -> object:
+    raw = st.query_params.get(_PARAMS[name])
+    for option in options:
+        if raw is not None and str(option) == raw:
+            return option
+    return default
+
+
+def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
+    structure = data.plan_structure(plan_id)
+    today = context.today()
+    years = list(range(structure.first_year, structure.last_year + 1))
+    current = min(max(today.year, structure.first_year), structure.last_year)
+    collectivities = [ALL, *structure.collectivities]
+    objectives = [ALL, *[o.code for o in structure.objectives]]
+    titles = {o.code: f"{o.code} : {o.title}" for o in structure.objectives}
+    pilots = [ALL, *overview_service.pilots(structure)]
+    cols = st.columns([1, 2, 2, 2])
+    year = cols[0].selectbox("Année", years, index=years.index(_choice("year", years, current)))
+    collectivity = cols[1].selectbox(
+        "Collectivité",
+        collectivities,
+        index=collectivities.index(_choice("collectivity", collectivities, ALL)),
+        format_func=lambda c: "Les deux" if c == ALL else c,
+    )
+    objective = cols[2].selectbox(
+        "Objectif",
+        objectives,
+        index=objectives.index(_choice("objective", objectives, ALL)),
+        format_func=lambda o: "Tous" if o == ALL else titles[o],
+    )
+    pilot = cols[3].selectbox("Pilote", pilots, index=pilots.index(_choice("pilot", pilots, ALL)))
+    f = OverviewFilter(
+        year=year,
+        collectivity=None if collectivity == ALL else collectivity,
+        objective=None if objective == ALL else objective,
+        pilot=None if pilot == ALL else pilot,
+    )
+    with db.session_scope(context.engine()) as session:
+        review = overview_service.last_review_date(session, plan_id)
+    since = None
+    if review is None:
+        raw = st.query_params.get(_PARAMS["since"], "")
+        try:
+            chosen = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            chosen = None
+        default = chosen or today - timedelta(days=overview_service.DEFAULT_COMPARISON_DAYS)
+        since = st.date_input(
+            "Comparer les statuts avec le",
+            value=min(default, today),
+            max_value=today,
+            format="DD/MM/YYYY",
+            help="En l'absence de comité de pilotage clos, la date de comparaison se choisit ici.",
+        )
+    by_budget = st.session_state.get("overview_size") == "budget" or (
+        "overview_size" not in st.session_state and st.query_params.get("taille") == "credits"
+    )
+    wanted: dict[str, str] = {}
+    if "plan" in st.query_params:
+        wanted["plan"] = str(plan_id)
+    if year != current:
+        wanted["annee"] = str(year)
+    for name, value in (("collectivity", f.collectivity), ("objective", f.objective)):
+        if value:
+            wanted[_PARAMS[name]] = value
+    if f.pilot:
+        wanted["pilote"] = f.pilot
+    if since is not None and since != today - timedelta(
+        days=overview_service.DEFAULT_COMPARISON_DAYS
+    ):
+        wanted["depuis"] = since.isoformat()
+    if by_budget:
+        wanted["taille"] = "credits"
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+    return f, since, by_budget
+
+
+def _delta(now: int, then: int | None) -> str | None:
+    if then is None or now == then:
+        return None
+    return f"{now - then:+d}".replace("-", "−")
+
+
+def _headline(o: Overview) -> None:
+    t = o.budget.total
+    cols = st.columns(4)
+    cols[0].metric(
+        "Avancement moyen",
+        format_percent(o.progress) if o.progress is not None else "–",
+        delta=f"{o.progress - o.expected:+.0f} pts / attendu".replace("-", "−")
+        if o.progress is not None and o.expected is not None
+        else None,
+        delta_color="normal",
+        help="Moyenne des actions (hors abandonnées) ; l'attendu suit les dates de début et de "
+        f"fin prévue : {format_percent(o.expected) if o.expected is not None else '–'}.",
+    )
+    cols[1].metric(
+        f"Arbitré {o.filters.year}",
+        format_eur(t.arbitrated_cents),
+        help="Crédits arbitrés de l'année, pour les collectivités et actions retenues.",
+    )
+    cols[2].metric(
+        f"Réalisé {o.filters.year}",
+        format_eur(t.spent_cents),
+        delta=f"exécution {format_percent(t.execution)}" if t.execution is not None else None,
+        delta_color="off",
+    )
+    cols[3].metric(
+        "Indicateurs en bonne voie",
+        f"{o.indicators_on_track} / {len(o.indicators)}",
+        help="Indicateurs qui ont atteint leur cible ou sont en bonne voie sur leur trajectoire.",
+    )
+
+
+def _statuses(o: Overview) -> None:
+    st.subheader("Les actions par statut")
+    since = (
+        (
+            f"au comité du {format_date(o.since)}"
+            if o.since_is_review
+            else f"au {format_date(o.since)}"
+        )
+        if o.since
+        else None
+    )
+    rows = []
+    for status in ActionStatus:
+        now = o.status_counts[status]
+        then = o.status_then[status] if o.status_then is not None else None
+        row = {"Statut": strings.status_label(status), "Actions": now}
+        if since:
+            row[f"Actions {since}"] = then
+            row["Évolution"] = _delta(now, then) or "="
+        rows.append(row)
+    cols = st.columns(len(ActionStatus))
+    for col, row, status in zip(cols, rows, ActionStatus, strict=True):
+        col.metric(
+            row["Statut"],
+            row["Actions"],
+            delta=_delta(row["Actions"], o.status_then[status] if o.status_then else None),
+            delta_color="off",
+        )
+    if since:
+        st.caption(
+            f"Évolution par rapport {since} (statuts reconstitués d'après l'historique des "
+            "modifications ; une action créée depuis n'est pas comptée à cette date)."
+        )
+    with st.expander("Voir le tableau des statuts"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="overview_statuses")
+
+
+def _attention(o: Overview) -> None:
+    st.subheader("Actions à surveiller")
+    if not o.attention:
+        st.success("Aucune action en retard, à risque ou sans mise à jour récente.")
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "Code": x.action.code,
+                "Action": x.action.title,
+                "Pilote": overview_service.pilot_label(x.action) or "–",
+                "Santé": strings.health_label(x.action.state.health),
+                "Pourquoi": ", ".join(x.reasons),
+                "Avancement": x.action.state.progress,
+                "Fin prévue": x.action.planned_end_date,
+            }
+            for x in o.attention
+        ]
+    )
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        key="overview_attention",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "Code": st.column_config.TextColumn(width="small"),
+            "Action": st.column_config.TextColumn(width="medium"),
+            "Avancement": st.column_config.ProgressColumn(
+                min_value=0, max_value=100, format="%d %%", width="small"
+            ),
+            "Fin prévue": st.column_config.DateColumn(format="DD/MM/YYYY"),
+        },
+    )
+    st.caption("Cliquez sur une ligne pour ouvrir l'action.")
+    if event and event.selection.rows:
+        _open_action(o.attention[event.selection.rows[0]].action.id)
+
+
+def _open_action(action_id: int) -> None:
+    st.switch_page(navigation.action_page(), query_params={"action": str(action_id)})
+
+
+def _milestones(o: Overview) -> None:
+    st.subheader("Jalons")
+    cols = st.columns(2)
+
+    def table(items: list, key: str, overdue: bool) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "Échéance": format_date(m.due_date),
+                    "Jalon": m.title,
+                    "Action": f"{m.action_code} — {m.action_title}",
+                    "Pilote": m.pilot or "–",
+                    ("Retard" if overdue else "Dans"): f"{abs(m.days)} j",
+                }
+                for m in items
+            ]
+        )
+
+    with cols[0]:
+        st.markdown(f"**En retard** ({len(o.overdue)})")
+        if o.overdue:
+            st.dataframe(table(o.overdue, "o", True), hide_index=True, key="overview_overdue")
+        else:
+            st.caption("Aucun jalon en retard.")
+    with cols[1]:
+        st.markdown(
+            f"**À venir dans les {overview_service.MILESTONE_HORIZON_DAYS} jours** "
+            f"({len(o.upcoming)})"
+        )
+        if o.upcoming:
+            st.dataframe(table(o.upcoming, "u", False), hide_index=True, key="overview_upcoming")
+        else:
+            st.caption("Aucun jalon dans les deux prochains mois.")
+
+
+def _budget(o: Overview) -> None:
+    st.subheader(f"Budget {o.filters.year}")
+    b = o.budget
+    if not b.rows and b.total.requested_cents == 0:
+        st.info(f"Aucune ligne budgétaire pour {o.filters.year} avec ces filtres.")
+        return
+    rows = [
+        {
+            "Collectivité": name,
+            "Arbitré": format_eur(t.arbitrated_cents),
+            "Réalisé": format_eur(t.spent_cents),
+            "Exécution": format_percent(t.execution) if t.execution is not None else "–",
+        }
+        for name, t in b.by_collectivity.items()
+    ]
+    rows.append(
+        {
+            "Collectivité": "Total",
+            "Arbitré": format_eur(b.total.arbitrated_cents),
+            "Réalisé": format_eur(b.total.spent_cents),
+            "Exécution": format_percent(b.total.execution)
+            if b.total.execution is not None
+            else "–",
+        }
+    )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="overview_budget")
+    if not b.closed:
+        st.caption(f"L'arbitrage {o.filters.year} n'est pas encore clôturé.")
+
+
+def _indicators_behind(o: Overview) -> None:
+    st.subheader("Indicateurs")
+    behind, stale = o.indicators_behind, o.indicators_without_recent
+    st.markdown(
+        f"**{o.indicators_on_track}** indicateur(s) sur {len(o.indicators)} atteints ou en bonne "
+        f"voie ; **{len(behind)}** en retard ; **{len(stale)}** sans mesure récente."
+    )
+    if behind or stale:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Code": i.code,
+                        "Indicateur": i.name,
+                        "Statut": strings.indicator_status_label(i.state.status),
+                        "Dernière valeur": format_value(i.state.latest.value, i.unit)
+                        if i.state.latest
+                        else "–",
+                        "Attendu à cette date": format_value(i.state.expected, i.unit)
+                        if i.state.expected is not None
+                        else "–",
+                    }
+                    for i in [*behind, *stale]
+                ]
+            ),
+            hide_index=True,
+            key="overview_indicators",
+        )
+
+
+# --------------------------------------------------------------------------
+# Charts, built once per data change and filter (cached)
+# --------------------------------------------------------------------------
+
+
+def _tree_frame(o: Overview, by_budget: bool) -> pd.DataFrame:
+    structure = data.plan_structure(o.budget.plan_id)
+    amounts = {r.action_id: r.totals.arbitrated_cents / 100 for r in o.budget.rows}
+    stakes_of = {ob.code: ob.stake_codes for ob in structure.objectives}
+    titles = {ob.code: ob.title for ob in structure.objectives}
+    stake_titles = {s.code: s.title for s in structure.stakes}
+    rows: list[dict] = []
+    groups: dict[str, float] = {}
+    objective_sizes: dict[str, float] = {}
+    for a in o.actions:
+        value = amounts.get(a.id, 0.0) if by_budget else 1.0
+        if value <= 0:
+            continue
+        stakes = stakes_of.get(a.objective_code) or []
+        group = " + ".join(stakes) or "sans enjeu"
+        health = a.state.health
+        rows.append(
+            {
+                "id": f"a{a.id}",
+                "parent": f"o{a.objective_code}",
+                "label": f"{strings.HEALTH_SYMBOLS[health]} {a.code}",
+                "value": value,
+                "health": health.value,
+                "hover": f"{a.code} — {a.title}<br>{strings.health_label(health)} · "
+                f"avancement {format_percent(a.state.progress)}"
+                + (f"<br>Arbitré : {format_eur(round(value * 100))}" if by_budget else ""),
+            }
+        )
+        objective_sizes[a.objective_code] = objective_sizes.get(a.objective_code, 0) + value
+        groups[a.objective_code] = group
+    group_sizes: dict[str, float] = {}
+    for code, size in objective_sizes.items():
+        group = groups[code]
+        rows.append(
+            {
+                "id": f"o{code}",
+                "parent": f"g{group}",
+                "label": f"Objectif {code}",
+                "value": size,
+                "health": "",
+                "hover": f"Objectif {code} : {titles.get(code, '')}",
+            }
+        )
+        group_sizes[group] = group_sizes.get(group, 0) + size
+    for group, size in group_sizes.items():
+        codes = group.split(" + ")
+        rows.append(
+            {
+                "id": f"g{group}",
+                "parent": "",
+                "label": "Enjeux " + " et ".join(codes) if len(codes) > 1 else f"Enjeu {group}",
+                "value": size,
+                "health": "",
+                "hover": "<br>".join(f"{c} : {stake_titles.get(c, '')}" for c in codes),
+            }
+        )
+    return pd.DataFrame(rows, columns=["id", "parent", "label", "value", "health", "hover"])
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _figures(
+    url: str,
+    plan_id: int,
+    rev: int,
+    at: date,
+    f: OverviewFilter,
+    since: date | None,
+    by_budget: bool,
+) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
+    o = _overview(url, plan_id, rev, at, f, since)
+    figures: dict[str, tuple[go.Figure, pd.DataFrame]] = {}
+
+    tree = _tree_frame(o, by_budget)
+    leaves = tree[tree["health"] != ""]
+    figures["tree"] = (
+        charts.plan_tree(tree, by_budget=by_budget),
+        pd.DataFrame(
+            {
+                "Action": [h.split("<br>")[0] for h in leaves["hover"]],
+                "Santé": [strings.health_label(Health(h)) for h in leaves["health"]],
+                "Objectif": [p[1:] for p in leaves["parent"]],
+                "Taille": [
+                    format_eur(round(v * 100)) if by_budget else "1 case" for v in leaves["value"]
+                ],
+            }
+        ),
+    )
+
+    objectives = pd.DataFrame(
+        [
+            {
+                "objectif": f"{p.code} : {p.title}",
+                "actions": p.action_count,
+                "avancement": p.progress,
+                "attendu": p.expected,
+            }
+            for p in o.objectives
+        ],
+        columns=["objectif", "actions", "avancement", "attendu"],
+    )
+    figures["progress"] = (
+        charts.progress_by_objective(objectives),
+        objectives.rename(
+            columns={
+                "objectif": "Objectif",
+                "actions": "Actions",
+                "avancement": "Avancement réel (%)",
+                "attendu": "Avancement attendu (%)",
+            }
+        ).round(1),
+    )
+
+    actions = pd.DataFrame(
+        [
+            {
+                "id": a.id,
+                "code": a.code,
+                "label": f"{a.code} {strings.HEALTH_SYMBOLS[a.state.health]}",
+                "start": a.start_date,
+                "end": a.planned_end_date,
+                "health": a.state.health.value,
+                "health_label": strings.health_label(a.state.health),
+                "dates": f"{format_date(a.start_date)} → {format_date(a.planned_end_date)}",
+                "title": a.title,
+            }
+            for a in o.actions
+        ],
+        columns=["id", "code", "label", "start", "end", "health", "health_label", "dates", "title"],
+    )
+    milestones = _timeline_milestones(url, plan_id, rev, at)
+    milestones = milestones[milestones["code"].isin(set(actions["code"]))]
+    figures["timeline"] = (
+        charts.actions_timeline(actions, milestones, today=at),
+        pd.DataFrame(
+            {
+                "Action": [
+                    f"{c} — {t}" for c, t in zip(actions["code"], actions["title"], strict=True)
+                ],
+                "Début": [format_date(d) for d in actions["start"]],
+                "Fin prévue": [format_date(d) for d in actions["end"]],
+                "Santé": actions["health_label"],
+                "Jalons": [int((milestones["code"] == c).sum()) for c in actions["code"]],
+            }
+        ),
+    )
+
+    splits = pd.DataFrame(
+        [
+            {
+                "year": s.year,
+                "requested_cents": s.totals.requested_cents,
+                "arbitrated_cents": s.totals.arbitrated_cents,
+                "spent_cents": s.totals.spent_cents,
+            }
+            for s in o.budget_years
+        ],
+        columns=["year", "requested_cents", "arbitrated_cents", "spent_cents"],
+    )
+    per_year = splits.groupby("year", as_index=False).sum() if not splits.empty else splits
+    budget_fig = charts.budget_per_year(splits)
+    budget_fig.update_layout(height=340)
+    figures["budget"] = (
+        budget_fig,
+        pd.DataFrame(
+            {
+                "Année": per_year["year"].astype(str),
+                "Demandé": [format_eur(int(v)) for v in per_year["requested_cents"]],
+                "Arbitré": [format_eur(int(v)) for v in per_year["arbitrated_cents"]],
+                "Réalisé": [format_eur(int(v)) for v in per_year["spent_cents"]],
+            }
+        ),
+    )
+
+    series, table = [], []
+    details = {i.id: data.indicator_detail(i.id) for i in o.indicators}
+    for i in o.indicators:
+        detail = details[i.id]
+        measures = pd.DataFrame(
+            [{"date": m.date, "valeur": m.value} for m in detail.measurements] if detail else [],
+            columns=["date", "valeur"],
+        ).sort_values("date")
+        path = pd.DataFrame(
+            [{"date": p.date, "valeur": p.value} for p in target_path(detail.indicator)]
+            if detail
+            else [],
+            columns=["date", "valeur"],
+        )
+        series.append(
+            {
+                "title": f"{i.code} · {strings.indicator_status_label(i.state.status)}",
+                "unit": i.unit,
+                "measures": measures,
+                "path": path,
+            }
+        )
+        table.append(
+            {
+                "Indicateur": f"{i.code} — {i.name}",
+                "Dernière valeur": format_value(i.state.latest.value, i.unit)
+                if i.state.latest
+                else "–",
+                "Cible": format_value(i.target_value, i.unit)
+                if i.target_value is not None
+                else "–",
+                "Statut": strings.indicator_status_label(i.state.status),
+            }
+        )
+    figures["indicators"] = (charts.indicator_multiples(series), pd.DataFrame(table))
+    return figures
+
+
+def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> None:
+    figures = _figures(
+        get_settings().database_url,
+        plan_id,
+        context.revision(),
+        context.today(),
+        o.filters,
+        since,
+        by_budget,
+    )
+    st.header("Le plan en un coup d'œil")
+    st.radio(
+        "Taille des rectangles",
+        ["equal", "budget"],
+        index=1 if by_budget else 0,
+        format_func={
+            "equal": "Une case par action",
+            "budget": f"Crédits arbitrés {o.filters.year}",
+        }.get,
+        horizontal=True,
+        key="overview_size",
+    )
+    fig, table = figures["tree"]
+    chart_with_table(
+        fig,
+        table,
+        key="overview_tree",
+        alt="Enjeux, objectifs et actions, colorés selon la santé de chaque action.",
+    )
+    st.caption(
+        "Couleur et symbole : ✓ dans les temps, ▲ en retard sur le calendrier, ! à risque, "
+        "● terminée, ✕ arrêtée."
+        + (" Les actions sans crédit arbitré cette année n'apparaissent pas." if by_budget else "")
+    )
+    fig, table = figures["progress"]
+    chart_with_table(
+        fig, table, key="overview_progress", alt="Avancement réel et attendu de chaque objectif."
+    )
+    fig, table = figures["timeline"]
+    st.plotly_chart(
+        fig,
+        key="overview_timeline",
+        on_select="rerun",
+        selection_mode="points",
+        config={"displaylogo": False},
+    )
+    selection = st.session_state.get("overview_timeline")
+    points = selection.selection.points if selection and selection.selection else []
+    with st.expander("Voir les données du graphique"):
+        st.dataframe(table, hide_index=True, key="overview_timeline_table")
+    st.caption("Cliquez sur la barre d'une action pour ouvrir sa fiche.")
+    for point in points:
+        custom = point.get("customdata")
+        if custom and str(custom[0]).isdigit():
+            _open_action(int(custom[0]))
+    fig, table = figures["budget"]
+    chart_with_table(
+        fig,
+        table,
+        key="overview_budget_chart",
+        alt="Crédits demandés, arbitrés et réalisés par année.",
+    )
+    fig, table = figures["indicators"]
+    chart_with_table(
+        fig,
+        table,
+        key="overview_indicators_chart",
+        alt="Chaque indicateur : ses mesures et sa trajectoire vers la cible.",
+    )
+
+
+def render() -> None:
+    st.title("Vue d'ensemble")
+    plan_id = context.selected_plan_id()
+    if plan_id is None:
+        st.info(
+            "Aucun plan n'est enregistré. Chargez le plan réel par import (page Import / export),"
+            " ou le plan d'exemple avec « python -m tracker init --example »."
+        )
+        return
+    structure = data.plan_structure(plan_id)
+    example_banner(structure.is_example)
+    st.caption(structure.name)
+    if not structure.actions:
+        st.info(
+            "Ce plan n'a pas encore d'action : la vue d'ensemble se remplira quand ses actions "
+            "seront importées (page Import / export)."
+        )
+        return
+    f, since, by_budget = _filters(plan_id)
+    o = _overview(
+        get_settings().database_url, plan_id, context.revision(), context.today(), f, since
+    )
+    if not o.actions:
+        st.info("Aucune action ne correspond à ces filtres.")
+        return
+    _headline(o)
+    _statuses(o)
+    _attention(o)
+    _milestones(o)
+    cols = st.columns(2)
+    with cols[0]:
+        _budget(o)
+    with cols[1]:
+        _indicators_behind(o)
+    _charts(plan_id, o, since, by_budget)
