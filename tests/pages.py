@@ -5,6 +5,8 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PROJECT_ROOT
+from tracker import strings
+from tracker.models import ActionStatus
 
 APP = str(PROJECT_ROOT / "dashboard.py")
 SESSION_KEY = "auth_session"
@@ -30,6 +32,17 @@ def actions_table(at: AppTest):
     tables = [df.value for df in at.dataframe if "Porteur" in df.value.columns]
     assert len(tables) == 1
     return tables[0]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """The metrics shown, by label (their values as displayed)."""
+    return {m.label: m.value for m in at.metric}
+
+
+def status_total(at: AppTest) -> int:
+    """The overview's actions, summed over its status metrics (one per status)."""
+    shown = metrics(at)
+    return sum(int(shown[strings.status_label(s)]) for s in ActionStatus)
 
 
 def open_page(at: AppTest, title: str) -> AppTest:

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import TEST_PASSWORD, add_user, session_token
-from tests.pages import actions_table, open_page, page_titles, run_app
+from tests.pages import actions_table, open_page, page_titles, run_app, status_total
 from tracker import db
 from tracker.bootstrap import prepare_database
 from tracker.models import AuditEntry, User
@@ -16,6 +16,7 @@ from tracker.services.users import system_actor
 
 INDICATORS = ["Indicateurs", "Fiche indicateur", "Enquêtes"]
 EVERYONE = [
+    "Vue d'ensemble",
     "Le plan",
     "Import / export",
     "Actions",
@@ -25,6 +26,7 @@ EVERYONE = [
     "Mon compte",
 ]
 UPDATERS = [
+    "Vue d'ensemble",
     "Le plan",
     "Import / export",
     "Actions",
@@ -35,6 +37,7 @@ UPDATERS = [
     "Mon compte",
 ]
 ADMIN_PAGES = [*UPDATERS, "Utilisateurs", "Réglages"]
+PUBLIC_PAGES = ["Vue d'ensemble", "Le plan", "Fiche action", "Connexion"]
 
 
 @pytest.fixture
@@ -109,12 +112,14 @@ def test_wrong_login_and_wrong_password_give_the_same_message(app_engine):
     assert wrong_password == wrong_login == users.WRONG_CREDENTIALS
 
 
-def test_logging_in_through_the_form_opens_the_plan(app_engine):
+def test_logging_in_through_the_form_opens_the_overview(app_engine):
     add_user(app_engine, "editor", login="mission")
     at = _login(run_app(), "mission", TEST_PASSWORD)
     at = run_app(at=at)
     assert page_titles(at) == UPDATERS
-    assert len(actions_table(at)) == 19
+    assert at.title[0].value == "Vue d'ensemble"
+    assert status_total(at) == 19  # the example plan's actions, counted by status
+    assert len(actions_table(open_page(at, "Le plan"))) == 19
 
 
 @pytest.mark.parametrize(
@@ -128,6 +133,11 @@ def test_navigation_offers_the_pages_of_each_role(app_engine, role, pages):
 
 def test_viewer_sees_no_edit_control(app_engine):
     at = run_app(session_token(app_engine, add_user(app_engine, "viewer")))
+    assert at.title[0].value == "Vue d'ensemble"
+    assert [b.label for b in at.button] == ["Se déconnecter"]
+    assert not at.text_input and not at.number_input  # only the overview's filters
+    assert not at.get("data_editor") and not at.get("form")
+    at = open_page(at, "Le plan")
     assert len(actions_table(at)) == 19
     assert [b.label for b in at.button] == ["Se déconnecter"]
     assert not at.text_input and not at.number_input and not at.selectbox
@@ -159,7 +169,11 @@ def test_public_view_is_off_by_default_and_can_be_enabled(app_engine):
     with db.session_scope(app_engine, write=True) as session:
         update_settings(session, system_actor("tests"), public_view=True, upload_limit_mb=20)
     at = run_app()
-    assert page_titles(at) == ["Le plan", "Connexion"]
+    assert page_titles(at) == PUBLIC_PAGES
+    assert at.title[0].value == "Vue d'ensemble"
+    assert status_total(at) == 19
+    assert not at.text_input and not at.get("form")  # read only
+    at = open_page(at, "Le plan")
     assert len(actions_table(at)) == 19
     assert not at.text_input  # read only: the plan page has no input
 
@@ -215,7 +229,8 @@ def test_an_admin_page_is_unreachable_for_a_viewer_even_by_its_address(app_engin
     at._page_hash = users_page  # what typing /utilisateurs in the address bar asks for
     at = run_app(at=at)
     assert "Utilisateurs" not in [t.value for t in at.title]
-    assert len(actions_table(at)) == 19  # the default page is shown instead
+    assert at.title[0].value == "Vue d'ensemble"  # the default page is shown instead
+    assert status_total(at) == 19
 
 
 SSO_SECRETS = {

@@ -1,11 +1,13 @@
-"""Page tests (AppTest): the plan page on a new database shows the example plan."""
+"""Page tests (AppTest): the plan page on a new database shows the example plan.
+
+The app opens on « Vue d'ensemble »; these tests open « Le plan » from the menu."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import add_user, session_token
-from tests.pages import actions_table, run_app
+from tests.pages import actions_table, open_page, run_app, status_total
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.io.example import load_example
@@ -26,8 +28,16 @@ def viewer_token(app_engine) -> str:
     return session_token(app_engine, add_user(app_engine, "viewer"))
 
 
+def _plan_page(token: str):
+    return open_page(run_app(token), "Le plan")
+
+
 def test_new_database_opens_on_the_example_plan_with_its_19_actions(viewer_token):
     at = run_app(viewer_token)
+    assert at.title[0].value == "Vue d'ensemble"  # the default page, on the example plan
+    assert any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
+    assert status_total(at) == 19
+    at = open_page(at, "Le plan")
     table = actions_table(at)
     assert len(table) == 19
     for column in ("Code", "Action", "Porteur", "Pilote", "Statut", "Météo", "Avancement"):
@@ -39,7 +49,7 @@ def test_new_database_opens_on_the_example_plan_with_its_19_actions(viewer_token
 
 
 def test_plan_page_shows_stakes_objectives_and_the_progress_chart(viewer_token):
-    at = run_app(viewer_token)
+    at = _plan_page(viewer_token)
     assert sum(1 for m in at.markdown if m.value == "**Enjeu**") == 2
     assert {t.value.split(" : ")[0] for t in at.text if " : " in t.value} >= {"E1", "E2"}
     objective_lines = [t.value for t in at.text if t.value.startswith("Objectif")]
@@ -52,7 +62,7 @@ def test_plan_page_shows_stakes_objectives_and_the_progress_chart(viewer_token):
 
 
 def test_statuses_are_shown_with_a_symbol_and_a_label(viewer_token):
-    table = actions_table(run_app(viewer_token))
+    table = actions_table(_plan_page(viewer_token))
     assert set(table["Statut"]) <= {strings.status_label(s) for s in strings.STATUS_LABELS}
     assert set(table["Météo"]) <= {strings.weather_label(w) for w in strings.WEATHER_LABELS}
 
@@ -65,6 +75,9 @@ def test_a_real_plan_shows_no_example_banner(app_engine):
         plan.is_example = False  # stands for an imported real plan
         session.add(plan)
     at = run_app(session_token(app_engine, add_user(app_engine, "viewer")))
+    assert at.title[0].value == "Vue d'ensemble"
+    assert not any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
+    at = open_page(at, "Le plan")
     assert not any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
     assert len(actions_table(at)) == 19
 
@@ -74,5 +87,9 @@ def test_an_empty_database_says_how_to_load_a_plan(app_engine):
     with db.session_scope(app_engine, write=True) as session:
         set_setting(session, INITIALISED, "oui")
     at = run_app(session_token(app_engine, add_user(app_engine, "viewer")))
+    assert at.title[0].value == "Vue d'ensemble"
+    assert any("Aucun plan" in i.value for i in at.info)
+    assert not at.dataframe
+    at = open_page(at, "Le plan")
     assert any("Aucun plan" in i.value for i in at.info)
     assert not at.dataframe

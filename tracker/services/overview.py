@@ -92,8 +92,10 @@ class Attention:
 
 @dataclass
 class Overview:
+    plan_id: int
     filters: OverviewFilter
     at: date
+    requested_since: date | None  # as asked (None: the last committee, if any)
     actions: list[ActionRow]
     status_counts: dict[ActionStatus, int]
     since: date | None
@@ -248,6 +250,7 @@ def build_overview(
     rows = filter_actions(structure, f)
     ids = [a.id for a in rows]
     counts = Counter(a.status for a in rows)
+    requested_since = since
     review = last_review_date(session, structure.plan_id)
     since_is_review = since is None and review is not None
     since = since or review
@@ -285,8 +288,10 @@ def build_overview(
     ]
     upcoming, overdue = milestones_due(session, rows, at)
     return Overview(
+        plan_id=structure.plan_id,
         filters=f,
         at=at,
+        requested_since=requested_since,
         actions=rows,
         status_counts={s: counts.get(s, 0) for s in ActionStatus},
         since=since,

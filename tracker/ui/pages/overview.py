@@ -26,7 +26,10 @@ _PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "object
 _PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+# The overview and its figures and tables are built once per data change and
+# filter, and shared read-only between sessions (st.cache_resource: no copy, so
+# a cache hit costs nothing; nothing below mutates them).
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _overview(
     url: str, plan_id: int, rev: int, at: date, f: OverviewFilter, since: date | None
 ) -> Overview:
@@ -67,6 +70,12 @@ def _timeline_milestones(url: str, plan_id: int, rev: int, at: date) -> pd.DataF
     )
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _last_review(url: str, plan_id: int, rev: int) -> date | None:
+    with db.session_scope(db.get_engine(url)) as session:
+        return overview_service.last_review_date(session, plan_id)
+
+
 def _choice(name: str, options: list, default: object = None) -> object:
     raw = st.query_params.get(_PARAMS[name])
     for option in options:
@@ -105,8 +114,7 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
         objective=None if objective == ALL else objective,
         pilot=None if pilot == ALL else pilot,
     )
-    with db.session_scope(context.engine()) as session:
-        review = overview_service.last_review_date(session, plan_id)
+    review = _last_review(get_settings().database_url, plan_id, context.revision())
     since = None
     if review is None:
         raw = st.query_params.get(_PARAMS["since"], "")
@@ -144,6 +152,110 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
     return f, since, by_budget
+
+
+def _since_text(o: Overview) -> str | None:
+    if o.since is None:
+        return None
+    if o.since_is_review:
+        return f"au comité du {format_date(o.since)}"
+    return f"au {format_date(o.since)}"
+
+
+def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
+    """Every table of the page (figures of the overview, in French)."""
+    since = _since_text(o)
+    statuses = []
+    for status in ActionStatus:
+        now = o.status_counts[status]
+        row: dict = {"Statut": strings.status_label(status), "Actions": now}
+        if since:
+            then = o.status_then[status] if o.status_then is not None else None
+            row[f"Actions {since}"] = then
+            row["Évolution"] = _delta(now, then) or "="
+        statuses.append(row)
+    attention = pd.DataFrame(
+        [
+            {
+                "Code": x.action.code,
+                "Action": x.action.title,
+                "Pilote": overview_service.pilot_label(x.action) or "–",
+                "Santé": strings.health_label(x.action.state.health),
+                "Pourquoi": ", ".join(x.reasons),
+                "Avancement": x.action.state.progress,
+                "Fin prévue": x.action.planned_end_date,
+            }
+            for x in o.attention
+        ]
+    )
+
+    def milestones(items: list, overdue: bool) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "Échéance": format_date(m.due_date),
+                    "Jalon": m.title,
+                    "Action": f"{m.action_code} — {m.action_title}",
+                    "Pilote": m.pilot or "–",
+                    ("Retard" if overdue else "Dans"): f"{abs(m.days)} j",
+                }
+                for m in items
+            ]
+        )
+
+    b = o.budget
+    budget = [
+        {
+            "Collectivité": name,
+            "Arbitré": format_eur(t.arbitrated_cents),
+            "Réalisé": format_eur(t.spent_cents),
+            "Exécution": format_percent(t.execution) if t.execution is not None else "–",
+        }
+        for name, t in [*b.by_collectivity.items(), ("Total", b.total)]
+    ]
+    indicators = pd.DataFrame(
+        [
+            {
+                "Code": i.code,
+                "Indicateur": i.name,
+                "Statut": strings.indicator_status_label(i.state.status),
+                "Dernière valeur": format_value(i.state.latest.value, i.unit)
+                if i.state.latest
+                else "–",
+                "Attendu à cette date": format_value(i.state.expected, i.unit)
+                if i.state.expected is not None
+                else "–",
+            }
+            for i in [*o.indicators_behind, *o.indicators_without_recent]
+        ]
+    )
+    return {
+        "statuses": pd.DataFrame(statuses),
+        "attention": attention,
+        "overdue": milestones(o.overdue, True),
+        "upcoming": milestones(o.upcoming, False),
+        "budget": pd.DataFrame(budget),
+        "indicators": indicators,
+    }
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _cached_tables(
+    url: str, plan_id: int, rev: int, at: date, f: OverviewFilter, since: date | None
+) -> dict[str, pd.DataFrame]:
+    return _build_tables(_overview(url, plan_id, rev, at, f, since))
+
+
+def _tables(o: Overview) -> dict[str, pd.DataFrame]:
+    """The tables of this overview, built once per data change and filter."""
+    return _cached_tables(
+        get_settings().database_url,
+        o.plan_id,
+        context.revision(),
+        o.at,
+        o.filters,
+        o.requested_since,
+    )
 
 
 def _delta(now: int, then: int | None) -> str | None:
@@ -185,30 +297,14 @@ def _headline(o: Overview) -> None:
 
 def _statuses(o: Overview) -> None:
     st.subheader("Les actions par statut")
-    since = (
-        (
-            f"au comité du {format_date(o.since)}"
-            if o.since_is_review
-            else f"au {format_date(o.since)}"
-        )
-        if o.since
-        else None
-    )
-    rows = []
-    for status in ActionStatus:
-        now = o.status_counts[status]
-        then = o.status_then[status] if o.status_then is not None else None
-        row = {"Statut": strings.status_label(status), "Actions": now}
-        if since:
-            row[f"Actions {since}"] = then
-            row["Évolution"] = _delta(now, then) or "="
-        rows.append(row)
+    since = _since_text(o)
     cols = st.columns(len(ActionStatus))
-    for col, row, status in zip(cols, rows, ActionStatus, strict=True):
+    for col, status in zip(cols, ActionStatus, strict=True):
+        now = o.status_counts[status]
         col.metric(
-            row["Statut"],
-            row["Actions"],
-            delta=_delta(row["Actions"], o.status_then[status] if o.status_then else None),
+            strings.status_label(status),
+            now,
+            delta=_delta(now, o.status_then[status] if o.status_then else None),
             delta_color="off",
         )
     if since:
@@ -217,7 +313,7 @@ def _statuses(o: Overview) -> None:
             "modifications ; une action créée depuis n'est pas comptée à cette date)."
         )
     with st.expander("Voir le tableau des statuts"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="overview_statuses")
+        st.dataframe(_tables(o)["statuses"], hide_index=True, key="overview_statuses")
 
 
 def _attention(o: Overview) -> None:
@@ -225,22 +321,8 @@ def _attention(o: Overview) -> None:
     if not o.attention:
         st.success("Aucune action en retard, à risque ou sans mise à jour récente.")
         return
-    frame = pd.DataFrame(
-        [
-            {
-                "Code": x.action.code,
-                "Action": x.action.title,
-                "Pilote": overview_service.pilot_label(x.action) or "–",
-                "Santé": strings.health_label(x.action.state.health),
-                "Pourquoi": ", ".join(x.reasons),
-                "Avancement": x.action.state.progress,
-                "Fin prévue": x.action.planned_end_date,
-            }
-            for x in o.attention
-        ]
-    )
     event = st.dataframe(
-        frame,
+        _tables(o)["attention"],
         hide_index=True,
         key="overview_attention",
         on_select="rerun",
@@ -267,24 +349,10 @@ def _milestones(o: Overview) -> None:
     st.subheader("Jalons")
     cols = st.columns(2)
 
-    def table(items: list, key: str, overdue: bool) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {
-                    "Échéance": format_date(m.due_date),
-                    "Jalon": m.title,
-                    "Action": f"{m.action_code} — {m.action_title}",
-                    "Pilote": m.pilot or "–",
-                    ("Retard" if overdue else "Dans"): f"{abs(m.days)} j",
-                }
-                for m in items
-            ]
-        )
-
     with cols[0]:
         st.markdown(f"**En retard** ({len(o.overdue)})")
         if o.overdue:
-            st.dataframe(table(o.overdue, "o", True), hide_index=True, key="overview_overdue")
+            st.dataframe(_tables(o)["overdue"], hide_index=True, key="overview_overdue")
         else:
             st.caption("Aucun jalon en retard.")
     with cols[1]:
@@ -293,7 +361,7 @@ def _milestones(o: Overview) -> None:
             f"({len(o.upcoming)})"
         )
         if o.upcoming:
-            st.dataframe(table(o.upcoming, "u", False), hide_index=True, key="overview_upcoming")
+            st.dataframe(_tables(o)["upcoming"], hide_index=True, key="overview_upcoming")
         else:
             st.caption("Aucun jalon dans les deux prochains mois.")
 
@@ -304,26 +372,7 @@ def _budget(o: Overview) -> None:
     if not b.rows and b.total.requested_cents == 0:
         st.info(f"Aucune ligne budgétaire pour {o.filters.year} avec ces filtres.")
         return
-    rows = [
-        {
-            "Collectivité": name,
-            "Arbitré": format_eur(t.arbitrated_cents),
-            "Réalisé": format_eur(t.spent_cents),
-            "Exécution": format_percent(t.execution) if t.execution is not None else "–",
-        }
-        for name, t in b.by_collectivity.items()
-    ]
-    rows.append(
-        {
-            "Collectivité": "Total",
-            "Arbitré": format_eur(b.total.arbitrated_cents),
-            "Réalisé": format_eur(b.total.spent_cents),
-            "Exécution": format_percent(b.total.execution)
-            if b.total.execution is not None
-            else "–",
-        }
-    )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="overview_budget")
+    st.dataframe(_tables(o)["budget"], hide_index=True, key="overview_budget")
     if not b.closed:
         st.caption(f"L'arbitrage {o.filters.year} n'est pas encore clôturé.")
 
@@ -336,26 +385,7 @@ def _indicators_behind(o: Overview) -> None:
         f"voie ; **{len(behind)}** en retard ; **{len(stale)}** sans mesure récente."
     )
     if behind or stale:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Code": i.code,
-                        "Indicateur": i.name,
-                        "Statut": strings.indicator_status_label(i.state.status),
-                        "Dernière valeur": format_value(i.state.latest.value, i.unit)
-                        if i.state.latest
-                        else "–",
-                        "Attendu à cette date": format_value(i.state.expected, i.unit)
-                        if i.state.expected is not None
-                        else "–",
-                    }
-                    for i in [*behind, *stale]
-                ]
-            ),
-            hide_index=True,
-            key="overview_indicators",
-        )
+        st.dataframe(_tables(o)["indicators"], hide_index=True, key="overview_indicators")
 
 
 # --------------------------------------------------------------------------
@@ -422,7 +452,7 @@ def _tree_frame(o: Overview, by_budget: bool) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "parent", "label", "value", "health", "hover"])
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _figures(
     url: str,
     plan_id: int,
