@@ -30,6 +30,19 @@ OKABE_ITO = {
 FONT = "Source Sans Pro, Arial, sans-serif"
 
 
+def _wrapped(text: str, width: int = 32) -> str:
+    """A long axis label over several lines (plotly breaks lines with <br>)."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
 def _base_layout(fig: go.Figure, *, title: str, height: int) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
@@ -50,7 +63,7 @@ def progress_by_objective(df: pd.DataFrame) -> go.Figure:
     ``df`` columns: ``objectif`` (label), ``avancement`` and ``attendu``
     (percent, may be missing).
     """
-    labels = df["objectif"].tolist()
+    labels = [_wrapped(str(label)) for label in df["objectif"]]
     fig = go.Figure()
     fig.add_bar(
         name="Avancement réel",
@@ -77,10 +90,11 @@ def progress_by_objective(df: pd.DataFrame) -> go.Figure:
         hovertemplate="%{y}<br>Avancement attendu : %{x:.0f} %<extra></extra>",
     )
     fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_traces(cliponaxis=False)  # a label past the axis end stays whole
     fig.update_xaxes(
         range=[0, 115],
-        ticksuffix=" %",
         tickvals=[0, 25, 50, 75, 100],
+        ticktext=["0 %", "25 %", "50 %", "75 %", "100 %"],
         gridcolor="#DDDDDD",
         title=None,
     )
@@ -703,7 +717,7 @@ def actions_timeline(
     return fig
 
 
-def indicator_multiples(series: list[dict], *, columns: int = 3) -> go.Figure:
+def indicator_multiples(series: list[dict], *, columns: int = 2) -> go.Figure:
     """Indicators as small multiples: measurements against the target path.
 
     ``series``: one dict per indicator with ``title`` (code and status, in
@@ -720,8 +734,8 @@ def indicator_multiples(series: list[dict], *, columns: int = 3) -> go.Figure:
         rows=rows,
         cols=columns,
         subplot_titles=[s["title"] for s in series],
-        vertical_spacing=0.5 / rows if rows > 1 else 0.1,
-        horizontal_spacing=0.08,
+        vertical_spacing=0.45 / rows if rows > 1 else 0.1,
+        horizontal_spacing=0.16,
     )
     for n, s in enumerate(series):
         row, col = n // columns + 1, n % columns + 1

@@ -53,7 +53,10 @@ def _objective_bar_labels(page) -> list[str]:  # noqa: ANN001
 def test_editor_updates_an_action_and_sees_it_in_table_chart_and_history(seeded_server, page):
     action_id = _action_id(seeded_server, "3.1")
     log_in(page, seeded_server.url, "admin", TEST_PASSWORD)
-    page.get_by_role("heading", name="Les actions").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=60_000)
+    page.goto(f"{seeded_server.url}/plan")
+    wait_for_script(page)
+    page.get_by_role("heading", name="Les actions", exact=True).wait_for(timeout=30_000)
     chart_before = _objective_bar_labels(page)
 
     page.goto(f"{seeded_server.url}/action?action={action_id}")
@@ -85,9 +88,9 @@ def test_editor_updates_an_action_and_sees_it_in_table_chart_and_history(seeded_
     wait_for_script(page)
     listed = _grid_texts(_tables(page).last)
     assert "3.1" in listed
-    page.goto(seeded_server.url)
+    page.goto(f"{seeded_server.url}/plan")
     wait_for_script(page)
-    page.get_by_role("heading", name="Les actions").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Les actions", exact=True).wait_for(timeout=30_000)
     chart_after = _objective_bar_labels(page)
     assert chart_after != chart_before  # objective 3's mean progress fell
     assert page.dialogs == []

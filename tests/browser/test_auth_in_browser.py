@@ -40,7 +40,7 @@ def test_first_run_creates_the_administrator(app_server, page):
 def test_log_in_reach_the_plan_and_log_out(seeded_server, page):
     log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
     page.get_by_text("Connecté : elu (Lecteur)").wait_for(timeout=30_000)
-    page.get_by_role("heading", name="Les actions").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=30_000)
     assert page.get_by_role("link", name="Utilisateurs").count() == 0
     page.get_by_role("button", name="Se déconnecter").click()
     page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
@@ -109,7 +109,12 @@ def test_hostile_text_is_shown_as_typed_and_never_executed(tmp_path, browser, pa
     server = start_app(tmp_path, url)
     try:
         log_in(page, server.url, "elu", TEST_PASSWORD)
-        page.get_by_role("heading", name="Les actions").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=60_000)
+        wait_for_script(page)
+        assert HOSTILE[0] in page.locator("[data-testid='stMain']").inner_text()
+        page.goto(f"{server.url}/plan")
+        wait_for_script(page)
+        page.get_by_role("heading", name="Les actions", exact=True).wait_for(timeout=30_000)
         main = page.locator("[data-testid='stMain']")
         text = main.inner_text()
         assert HOSTILE[0] in text  # plan name, as typed

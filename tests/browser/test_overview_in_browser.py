@@ -128,12 +128,15 @@ def _check_charts_and_their_tables(page) -> None:  # noqa: ANN001
     progress = expanders.nth(1)  # « Avancement par objectif »
     progress.locator("summary").click()
     _settle(page)
-    grid = progress.get_by_test_id("stDataFrame").locator("[role='grid']")
-    grid.wait_for(state="visible", timeout=30_000)
-    assert int(grid.get_attribute("aria-rowcount")) == 4, "en-tête + 3 objectifs"
+    table = progress.get_by_test_id("stDataFrame")
+    table.wait_for(state="visible", timeout=30_000)
+    # The canvas grid keeps an accessible (visually hidden) copy of its cells.
+    grid = table.locator("[role='grid']")
+    expect(grid).to_have_attribute("aria-rowcount", "4")  # header + 3 objectives
+    expect(grid.locator("[role='gridcell']").first).to_contain_text("1 : ")
     progress.locator("summary").click()  # closed again, for the screenshot
     _settle(page)
-    expect(grid).to_be_hidden()
+    expect(table).to_be_hidden()
 
 
 def _check_no_horizontal_scroll(page) -> dict:  # noqa: ANN001
@@ -151,7 +154,7 @@ def _check_no_horizontal_scroll(page) -> dict:  # noqa: ANN001
 def _save_whole_page(page, height: int) -> None:  # noqa: ANN001
     """A screenshot of the whole page for human review: Streamlit scrolls inside its own
     container, so the viewport is made as tall as the page (same width) for the shot."""
-    page.evaluate(f"() => {{ document.querySelector(\"{SCROLLER}\").scrollTop = 0; }}")
+    page.evaluate(f'() => {{ document.querySelector("{SCROLLER}").scrollTop = 0; }}')
     page.set_viewport_size({"width": TABLET["width"], "height": height + 40})
     page.wait_for_timeout(500)
     _wait_for_charts(page)

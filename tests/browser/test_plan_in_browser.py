@@ -14,11 +14,18 @@ def _check_plan_page(page) -> None:  # noqa: ANN001
     page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot .main-svg .bars path").count() >= 6  # 3 x 2 bars
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_role("heading", name="Les actions").count() == 1
+    assert page.get_by_role("heading", name="Les actions", exact=True).count() == 1
+
+
+def _open_plan_page(page, url: str) -> None:  # noqa: ANN001
+    """After logging in (the app opens on « Vue d'ensemble »), go to « Le plan »."""
+    page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=60_000)
+    page.goto(f"{url}/plan")
 
 
 def test_plan_shows_the_example_table_and_chart(seeded_server, page):
     log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
+    _open_plan_page(page, seeded_server.url)
     _check_plan_page(page)
     grid = page.locator("[data-testid='stDataFrame'] >> visible=true").last.locator("[role='grid']")
     assert grid.get_attribute("aria-rowcount") == "20"  # header + 19 actions
@@ -28,13 +35,14 @@ def test_plan_shows_the_example_table_and_chart(seeded_server, page):
 
 def test_stopping_and_restarting_the_app_keeps_data_and_login(seeded_server, page, tmp_path):
     log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
+    _open_plan_page(page, seeded_server.url)
     _check_plan_page(page)
     stop_app(seeded_server.process)
     restarted = start_app(tmp_path, seeded_server.database_url)
     try:
         # Cookies ignore the port: the session cookie set by the first server is sent
         # to the restarted one, whose database still holds the session.
-        page.goto(restarted.url)
+        page.goto(f"{restarted.url}/plan")
         _check_plan_page(page)
         assert page.get_by_text("Connecté : elu").count() == 1
     finally:

@@ -11,13 +11,16 @@ restricted to the collectivity.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from tracker.formats import TIMEZONE
 from tracker.models import (
     Action,
     ActionStatus,
@@ -140,7 +143,8 @@ def statuses_at(session: Session, plan_id: int, when: date) -> dict[int, ActionS
     Rebuilt from the history: the first status change after that day gives the
     status then (its old value); without one, the status has not changed since.
     """
-    cutoff = datetime.combine(when + timedelta(days=1), time.min, tzinfo=UTC)
+    # The day ends at midnight in the collectivities' time zone, as history shows it.
+    cutoff = datetime.combine(when + timedelta(days=1), time.min, tzinfo=ZoneInfo(TIMEZONE))
     current = dict(
         session.execute(
             sa.select(Action.id, Action.status).where(
@@ -192,8 +196,12 @@ def _aware(moment: datetime) -> datetime:
 def milestones_due(
     session: Session, rows: list[ActionRow], at: date, horizon: int = MILESTONE_HORIZON_DAYS
 ) -> tuple[list[MilestoneDue], list[MilestoneDue]]:
-    """(due in the next ``horizon`` days, overdue and not done) for these actions."""
-    by_id = {a.id: a for a in rows}
+    """(due in the next ``horizon`` days, overdue and not done) for these actions.
+
+    Milestones of finished or abandoned actions are left out: nothing is expected of them.
+    """
+    closed = {Health.DONE, Health.STOPPED}
+    by_id = {a.id: a for a in rows if a.state.health not in closed}
     if not by_id:
         return [], []
     upcoming, overdue = [], []
@@ -233,7 +241,19 @@ def attention_list(rows: list[ActionRow]) -> list[Attention]:
     rank = {Health.AT_RISK: 0, Health.BEHIND: 1}
     return sorted(
         result,
-        key=lambda x: (not x.action.state.late, rank.get(x.action.state.health, 2), x.action.code),
+        key=lambda x: (
+            not x.action.state.late,
+            rank.get(x.action.state.health, 2),
+            code_order(x.action.code),
+        ),
+    )
+
+
+def code_order(code: str) -> tuple:
+    """« 1.9 » before « 1.10 »: numbers in a code compare as numbers."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"[.\-_ ]", code)
     )
 
 

@@ -19,7 +19,7 @@ from tracker.services.indicators import target_path
 from tracker.services.overview import Overview, OverviewFilter
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import chart_with_table, example_banner
+from tracker.ui.components import chart_with_table, example_banner, plain
 
 ALL = "Tous"
 _PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "objectif"}
@@ -93,7 +93,7 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     objectives = [ALL, *[o.code for o in structure.objectives]]
     titles = {o.code: f"{o.code} : {o.title}" for o in structure.objectives}
     pilots = [ALL, *overview_service.pilots(structure)]
-    cols = st.columns([1, 2, 2, 2])
+    cols = [*st.columns([1, 2]), *st.columns(2)]
     year = cols[0].selectbox("Année", years, index=years.index(_choice("year", years, current)))
     collectivity = cols[1].selectbox(
         "Collectivité",
@@ -261,16 +261,16 @@ def _tables(o: Overview) -> dict[str, pd.DataFrame]:
 def _delta(now: int, then: int | None) -> str | None:
     if then is None or now == then:
         return None
-    return f"{now - then:+d}".replace("-", "−")
+    return f"{now - then:+d}"
 
 
 def _headline(o: Overview) -> None:
     t = o.budget.total
-    cols = st.columns(4)
+    cols = [*st.columns(2), *st.columns(2)]
     cols[0].metric(
         "Avancement moyen",
         format_percent(o.progress) if o.progress is not None else "–",
-        delta=f"{o.progress - o.expected:+.0f} pts / attendu".replace("-", "−")
+        delta=f"{o.progress - o.expected:+.0f} pts / attendu"
         if o.progress is not None and o.expected is not None
         else None,
         delta_color="normal",
@@ -298,7 +298,7 @@ def _headline(o: Overview) -> None:
 def _statuses(o: Overview) -> None:
     st.subheader("Les actions par statut")
     since = _since_text(o)
-    cols = st.columns(len(ActionStatus))
+    cols = [*st.columns(3), *st.columns(3)]
     for col, status in zip(cols, ActionStatus, strict=True):
         now = o.status_counts[status]
         col.metric(
@@ -686,7 +686,7 @@ def render() -> None:
         return
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
-    st.caption(structure.name)
+    plain(structure.name)
     if not structure.actions:
         st.info(
             "Ce plan n'a pas encore d'action : la vue d'ensemble se remplira quand ses actions "
