@@ -296,7 +296,7 @@ def _headline(o: Overview) -> None:
 
 
 def _statuses(o: Overview) -> None:
-    st.subheader("Les actions par statut")
+    st.header("Les actions par statut")
     since = _since_text(o)
     cols = [*st.columns(3), *st.columns(3)]
     for col, status in zip(cols, ActionStatus, strict=True):
@@ -317,7 +317,7 @@ def _statuses(o: Overview) -> None:
 
 
 def _attention(o: Overview) -> None:
-    st.subheader("Actions à surveiller")
+    st.header("Actions à surveiller")
     if not o.attention:
         st.success("Aucune action en retard, à risque ou sans mise à jour récente.")
         return
@@ -346,7 +346,7 @@ def _open_action(action_id: int) -> None:
 
 
 def _milestones(o: Overview) -> None:
-    st.subheader("Jalons")
+    st.header("Jalons")
     cols = st.columns(2)
 
     with cols[0]:
@@ -367,7 +367,7 @@ def _milestones(o: Overview) -> None:
 
 
 def _budget(o: Overview) -> None:
-    st.subheader(f"Budget {o.filters.year}")
+    st.header(f"Budget {o.filters.year}")
     b = o.budget
     if not b.rows and b.total.requested_cents == 0:
         st.info(f"Aucune ligne budgétaire pour {o.filters.year} avec ces filtres.")
@@ -378,7 +378,7 @@ def _budget(o: Overview) -> None:
 
 
 def _indicators_behind(o: Overview) -> None:
-    st.subheader("Indicateurs")
+    st.header("Indicateurs")
     behind, stale = o.indicators_behind, o.indicators_without_recent
     st.markdown(
         f"**{o.indicators_on_track}** indicateur(s) sur {len(o.indicators)} atteints ou en bonne "
@@ -614,7 +614,7 @@ def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> N
         since,
         by_budget,
     )
-    st.header("Le plan en un coup d'œil")
+    st.header("Le plan en graphiques")
     st.radio(
         "Taille des rectangles",
         ["equal", "budget"],
