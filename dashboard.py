@@ -17,6 +17,7 @@ else:
 
     st.set_page_config(page_title=strings.APP_TITLE, page_icon="📊", layout="wide")
     context.engine()  # upgrade the schema and load the example plan on first run
+    context.start_run()
 
     user = auth.current_user()
     pages = navigation.pages_for(user, public_view=user is None and auth.public_view_enabled())

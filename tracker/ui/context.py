@@ -32,10 +32,25 @@ def engine() -> Engine:
         raise  # unreachable: st.stop() ends the script
 
 
+_REVISION = "_tracker_revision"
+
+
+def start_run() -> None:
+    """Called at the top of every script run: the revision is read afresh once per run."""
+    st.session_state.pop(_REVISION, None)
+
+
 def revision() -> int:
-    """The data revision; cached reads take it as a key, so a save is seen at once."""
-    with db.session_scope(engine()) as session:
-        return current_revision(session)
+    """The data revision; cached reads take it as a key, so a save is seen at once.
+
+    Read once per script run (pages rerun after every save).
+    """
+    value = st.session_state.get(_REVISION)
+    if value is None:
+        with db.session_scope(engine()) as session:
+            value = current_revision(session)
+        st.session_state[_REVISION] = value
+    return value
 
 
 def today() -> date:

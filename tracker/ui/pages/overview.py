@@ -247,8 +247,12 @@ def _cached_tables(
 
 
 def _tables(o: Overview) -> dict[str, pd.DataFrame]:
-    """The tables of this overview, built once per data change and filter."""
-    return _cached_tables(
+    """The tables of this overview, built once per data change and filter (one cache
+    lookup per script run)."""
+    current = st.session_state.get("_overview_tables")
+    if current is not None and current[0] is o:
+        return current[1]
+    tables = _cached_tables(
         get_settings().database_url,
         o.plan_id,
         context.revision(),
@@ -256,6 +260,8 @@ def _tables(o: Overview) -> dict[str, pd.DataFrame]:
         o.filters,
         o.requested_since,
     )
+    st.session_state["_overview_tables"] = (o, tables)
+    return tables
 
 
 def _delta(now: int, then: int | None) -> str | None:
@@ -601,7 +607,9 @@ def _figures(
             }
         )
     figures["indicators"] = (charts.indicator_multiples(series), pd.DataFrame(table))
-    return figures
+    # Rebuilt from their serialised form (numbers already packed as plotly sends them):
+    # every later display skips that conversion.
+    return {name: (go.Figure(fig.to_dict()), frame) for name, (fig, frame) in figures.items()}
 
 
 def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> None:
