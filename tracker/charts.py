@@ -787,3 +787,25 @@ def indicator_multiples(series: list[dict], *, columns: int = 2) -> go.Figure:
         margin={"t": 80, "b": 90},
     )
     return fig
+
+
+def changes_summary(df: pd.DataFrame) -> go.Figure:
+    """How many things changed since a committee, by kind (horizontal bars).
+
+    ``df``: ``quoi`` (kind, in French), ``nombre``.
+    """
+    fig = go.Figure(
+        go.Bar(
+            y=df["quoi"].tolist(),
+            x=df["nombre"].tolist(),
+            orientation="h",
+            marker={"color": OKABE_ITO["blue"], "line": {"color": "#1F1F1F", "width": 1}},
+            text=[format_number(v) for v in df["nombre"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y} : %{x}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=None, gridcolor="#DDDDDD", rangemode="tozero", tickformat=",d")
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    return _base_layout(fig, title="Changements depuis le comité", height=120 + 40 * len(df))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from tracker.services.plans import (
     pilot_label,
     progress_by_objective,
 )
+from tracker.services.reviews import DecisionView, decisions
 
 MILESTONE_HORIZON_DAYS = 60
 DEFAULT_COMPARISON_DAYS = 90
@@ -114,6 +115,7 @@ class Overview:
     indicators: list[IndicatorRow]
     upcoming: list[MilestoneDue]
     overdue: list[MilestoneDue]
+    overdue_decisions: list[DecisionView] = field(default_factory=list)
 
     @property
     def indicators_on_track(self) -> int:
@@ -307,6 +309,16 @@ def build_overview(
         or (f.objective and i.objective_code == f.objective and not f.pilot and not f.collectivity)
     ]
     upcoming, overdue = milestones_due(session, rows, at)
+    late_decisions = [
+        d
+        for d in decisions(session, structure.plan_id, at)
+        if d.overdue
+        and (
+            not f.narrowed
+            or (d.action_id is not None and d.action_id in wanted)
+            or (f.objective is not None and d.objective_code == f.objective)
+        )
+    ]
     return Overview(
         plan_id=structure.plan_id,
         filters=f,
@@ -329,4 +341,5 @@ def build_overview(
         indicators=indicators,
         upcoming=upcoming,
         overdue=overdue,
+        overdue_decisions=late_decisions,
     )

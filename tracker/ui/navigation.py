@@ -90,6 +90,12 @@ def surveys_page() -> st.Page:
     return st.Page(surveys.render, title="Enquêtes", icon="🗳️", url_path="enquetes")
 
 
+def reviews_page() -> st.Page:
+    from tracker.ui.pages import reviews
+
+    return st.Page(reviews.render, title="Comités de pilotage", icon="🏛️", url_path="comites")
+
+
 def login_page(default: bool = False) -> st.Page:
     from tracker.ui import auth
 
@@ -110,7 +116,7 @@ def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[s
     if has_permission(user, Permission.EDIT_OWN_ACTIONS):
         follow_up.append(bulk_page())
     pages: dict[str, list[st.Page]] = {
-        "Le plan": [overview_page(), plan_page(), transfer_page()],
+        "Le plan": [overview_page(), plan_page(), reviews_page(), transfer_page()],
         "Suivi des actions": follow_up,
         "Indicateurs": [indicators_page(), indicator_page(), surveys_page()],
         "Compte": [st.Page(account.render, title="Mon compte", icon="👤", url_path="mon-compte")],

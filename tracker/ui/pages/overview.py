@@ -347,6 +347,34 @@ def _attention(o: Overview) -> None:
         _open_action(o.attention[event.selection.rows[0]].action.id)
 
 
+def _late_decisions(o: Overview) -> None:
+    if not o.overdue_decisions:
+        return
+    st.warning(
+        f"{len(o.overdue_decisions)} décision(s) du comité de pilotage en retard sur leur "
+        "échéance.",
+        icon="⏰",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Échéance": format_date(d.due_date),
+                    "Décision": d.text,
+                    "Responsable": d.owner or "–",
+                    "Action": d.action_code or "",
+                    "Objectif": d.objective_code or "",
+                    "Statut": strings.DECISION_STATUS_LABELS[d.status],
+                    "Comité": f"{d.review_title} ({format_date(d.review_date)})",
+                }
+                for d in o.overdue_decisions
+            ]
+        ),
+        hide_index=True,
+        key="overview_late_decisions",
+    )
+
+
 def _open_action(action_id: int) -> None:
     st.switch_page(navigation.action_page(), query_params={"action": str(action_id)})
 
@@ -711,6 +739,7 @@ def render() -> None:
     _headline(o)
     _statuses(o)
     _attention(o)
+    _late_decisions(o)
     _milestones(o)
     cols = st.columns(2)
     with cols[0]:

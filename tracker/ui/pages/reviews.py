@@ -1,0 +1,497 @@
+"""« Comités de pilotage »: the meetings, their frozen snapshots, what changed
+since the previous one, and the decisions followed up from one to the next."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from tracker import charts, db, strings
+from tracker.charts import format_value
+from tracker.errors import TrackerError
+from tracker.formats import format_date, format_datetime, format_eur, format_percent
+from tracker.models import DecisionStatus, ReviewStatus, User
+from tracker.services import reviews as review_service
+from tracker.services.permissions import Permission, has_permission
+from tracker.services.reviews import Comparison, DecisionInput, ReviewInput
+from tracker.settings import get_settings
+from tracker.ui import auth, context, data
+from tracker.ui.components import chart_with_table, example_banner, plain
+
+_SAVED = "reviews_saved"
+NOW = 0  # the "review" standing for the plan as it is now, in comparisons
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _reviews(url: str, plan_id: int, rev: int) -> list[dict]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return [
+            {
+                "id": r.id,
+                "date": r.date,
+                "title": r.title,
+                "attendees": r.attendees,
+                "agenda": r.agenda,
+                "status": ReviewStatus(r.status),
+                "closed_at": r.closed_at,
+                "snapshot": r.snapshot,
+            }
+            for r in review_service.list_reviews(session, plan_id)
+        ]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _decisions(url: str, plan_id: int, rev: int, at: date) -> list[review_service.DecisionView]:
+    with db.session_scope(db.get_engine(url)) as session:
+        return review_service.decisions(session, plan_id, at)
+
+
+@st.cache_data(max_entries=8, show_spinner="Instantané du plan…")
+def _current_snapshot(url: str, plan_id: int, rev: int, at: date) -> dict:
+    with db.session_scope(db.get_engine(url)) as session:
+        return review_service.take_snapshot(session, plan_id, at)
+
+
+def _write(operation, message: str) -> None:  # noqa: ANN001
+    try:
+        with db.session_scope(context.engine(), write=True) as session:
+            operation(session)
+    except TrackerError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[_SAVED] = message
+    st.rerun()
+
+
+def _review_form(user: User, plan_id: int, review: dict | None) -> None:
+    key = f"review_form_{review['id'] if review else 'new'}"
+    with st.form(key, clear_on_submit=review is None):
+        cols = st.columns([1, 3])
+        when = cols[0].date_input(
+            "Date du comité",
+            value=review["date"] if review else context.today(),
+            format="DD/MM/YYYY",
+        )
+        title = cols[1].text_input(
+            "Titre",
+            value=review["title"] if review else "",
+            max_chars=300,
+            placeholder="Comité de pilotage n°…",
+        )
+        attendees = st.text_area("Participants", value=review["attendees"] if review else "")
+        agenda = st.text_area("Ordre du jour", value=review["agenda"] if review else "")
+        submitted = st.form_submit_button(
+            "Ouvrir le comité" if review is None else "Enregistrer", type="primary"
+        )
+    if not submitted:
+        return
+    values = ReviewInput(when, title, attendees, agenda)
+    if review is None:
+        _write(
+            lambda s: st.session_state.__setitem__(
+                "reviews_selected", review_service.open_review(s, user, plan_id, values).id
+            ),
+            "Comité ouvert.",
+        )
+    else:
+        _write(
+            lambda s: review_service.update_review(s, user, review["id"], values),
+            "Comité enregistré.",
+        )
+
+
+def _decision_form(user: User, plan_id: int, review: dict) -> None:
+    structure = data.plan_structure(plan_id)
+    actions = {a.id: f"{a.code} — {a.title}" for a in structure.actions}
+    objectives = {o.id: f"{o.code} : {o.title}" for o in structure.objectives}
+    with st.form(f"decision_new_{review['id']}", clear_on_submit=True):
+        st.markdown("**Nouvelle décision**")
+        text = st.text_area("Décision")
+        cols = st.columns(2)
+        action = cols[0].selectbox(
+            "Action concernée",
+            [None, *actions],
+            format_func=lambda a: "(aucune)" if a is None else actions[a],
+        )
+        objective = cols[1].selectbox(
+            "Objectif concerné",
+            [None, *objectives],
+            format_func=lambda o: "(aucun)" if o is None else objectives[o],
+        )
+        cols = st.columns(2)
+        owner = cols[0].text_input("Responsable", max_chars=200)
+        due = cols[1].date_input("Échéance", value=None, format="DD/MM/YYYY")
+        submitted = st.form_submit_button("Enregistrer la décision")
+    if submitted:
+        values = DecisionInput(text, action, objective, owner, due)
+        _write(
+            lambda s: review_service.add_decision(s, user, review["id"], values),
+            "Décision enregistrée.",
+        )
+
+
+def _decisions_table(user: User | None, plan_id: int) -> None:
+    st.header("Suivi des décisions")
+    rows = _decisions(get_settings().database_url, plan_id, context.revision(), context.today())
+    if not rows:
+        st.info("Aucune décision n'a encore été enregistrée.")
+        return
+    late = sum(1 for d in rows if d.overdue)
+    if late:
+        st.warning(f"{late} décision(s) en retard sur leur échéance.", icon="⏰")
+    frame = pd.DataFrame(
+        [
+            {
+                "id": d.id,
+                "Comité": f"{d.review_title} ({format_date(d.review_date)})",
+                "Décision": d.text,
+                "Action": d.action_code or "",
+                "Objectif": d.objective_code or "",
+                "Responsable": d.owner,
+                "Échéance": d.due_date,
+                "Statut": strings.DECISION_STATUS_LABELS[d.status],
+                "En retard": "⏰ oui" if d.overdue else "",
+            }
+            for d in rows
+        ]
+    )
+    if not has_permission(user, Permission.EDIT_PLAN):
+        shown = frame.drop(columns=["id"])
+        shown["Échéance"] = [format_date(d) for d in shown["Échéance"]]
+        st.dataframe(shown, hide_index=True, key="reviews_decisions")
+        return
+    labels = list(strings.DECISION_STATUS_LABELS.values())
+    edited = st.data_editor(
+        frame,
+        hide_index=True,
+        key="reviews_decisions_editor",
+        disabled=["id", "Comité", "Décision", "Action", "Objectif", "En retard"],
+        column_config={
+            "id": None,
+            "Statut": st.column_config.SelectboxColumn(options=labels, required=True),
+            "Échéance": st.column_config.DateColumn(format="DD/MM/YYYY"),
+        },
+    )
+    st.caption("Modifiez le statut, le responsable ou l'échéance, puis enregistrez le suivi.")
+    if st.button("Enregistrer le suivi des décisions", key="reviews_decisions_save"):
+        by_label = {label: status for status, label in strings.DECISION_STATUS_LABELS.items()}
+        views = {d.id: d for d in rows}
+
+        def save(session) -> None:  # noqa: ANN001
+            for _, row in edited.iterrows():
+                d = views[int(row["id"])]
+                due = row["Échéance"]
+                due = due.date() if hasattr(due, "date") and not isinstance(due, date) else due
+                due = None if pd.isna(due) else due
+                owner = "" if pd.isna(row["Responsable"]) else str(row["Responsable"])
+                status = by_label[row["Statut"]]
+                if (status, owner, due) != (d.status, d.owner, d.due_date):
+                    review_service.follow_up_decision(
+                        session, user, d.id, d.version, status=status, owner=owner, due_date=due
+                    )
+
+        _write(save, "Suivi des décisions enregistré.")
+
+
+def _snapshot_label(review: dict) -> str:
+    return f"{review['title']} ({format_date(review['date'])})"
+
+
+def _comparison(plan_id: int, reviews: list[dict]) -> None:
+    st.header("Depuis le dernier comité")
+    closed = [r for r in reviews if r["status"] == ReviewStatus.CLOSED and r["snapshot"]]
+    if not closed:
+        st.info("Aucun comité n'est encore clos : la comparaison commencera après le premier.")
+        return
+    choices = {r["id"]: _snapshot_label(r) for r in closed}
+    cols = st.columns(2)
+    before_id = cols[0].selectbox(
+        "Depuis", list(choices), index=len(choices) - 1, format_func=choices.get
+    )
+    later = [
+        r["id"]
+        for r in closed
+        if (r["date"], r["id"]) > next((x["date"], x["id"]) for x in closed if x["id"] == before_id)
+    ]
+    after_options = [*later, NOW]
+    after_id = cols[1].selectbox(
+        "Jusqu'à",
+        after_options,
+        index=len(after_options) - 1,
+        format_func=lambda i: "Aujourd'hui (le plan tel qu'il est)" if i == NOW else choices[i],
+    )
+    before = next(r["snapshot"] for r in closed if r["id"] == before_id)
+    if after_id == NOW:
+        after = _current_snapshot(
+            get_settings().database_url, plan_id, context.revision(), context.today()
+        )
+    else:
+        after = next(r["snapshot"] for r in closed if r["id"] == after_id)
+    show_comparison(review_service.compare(before, after), after)
+
+
+def _value(field: str, value: object) -> str:
+    if value is None:
+        return "–"
+    if field == "status":
+        return strings.status_label(value)
+    if field == "weather":
+        return strings.weather_label(value)
+    if field == "progress":
+        return format_percent(value)
+    if field == "planned_end":
+        return format_date(date.fromisoformat(value))
+    return str(value)
+
+
+def show_comparison(c: Comparison, after: dict) -> None:
+    """The changes between two snapshots: grouped by objective, with a compact chart."""
+    st.caption(f"Du {format_date(c.before_at)} au {format_date(c.after_at)}.")
+    if c.empty:
+        st.success("Aucun changement entre ces deux dates.")
+        return
+    titles = {o["code"]: o["title"] for o in after["objectives"]}
+    counts = pd.DataFrame(
+        [
+            {
+                "objectif": f"{code} : {titles.get(code, '')}",
+                "changements": len(items),
+            }
+            for code, items in sorted(c.by_objective.items())
+        ],
+        columns=["objectif", "changements"],
+    )
+    summary = pd.DataFrame(
+        {
+            "quoi": [
+                "Actions modifiées",
+                "Jalons réalisés",
+                "Jalons passés en retard",
+                "Lignes budgétaires",
+                "Nouvelles mesures d'indicateurs",
+                "Décisions ouvertes",
+                "Décisions closes",
+            ],
+            "nombre": [
+                len({ch.code for ch in c.actions}),
+                len(c.completed_milestones),
+                len(c.newly_late_milestones),
+                len(c.budget),
+                len(c.indicators),
+                len(c.decisions_opened),
+                len(c.decisions_closed),
+            ],
+        }
+    )
+    chart_with_table(
+        charts.changes_summary(summary),
+        summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"}),
+        key="reviews_changes_chart",
+        alt="Nombre de changements de chaque sorte depuis le comité choisi.",
+    )
+    if c.actions:
+        st.subheader("Actions, par objectif")
+        for _, row in counts.iterrows():
+            st.markdown(f"**Objectif {row['objectif']}**")
+            code = row["objectif"].split(" : ")[0]
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Action": f"{ch.code} — {ch.title}",
+                            "Quoi": {"new": "Nouvelle action", "removed": "Action retirée"}.get(
+                                ch.field, review_service.COMPARED_FIELDS.get(ch.field, ch.field)
+                            ),
+                            "Avant": _value(ch.field, ch.old),
+                            "Après": _value(ch.field, ch.new),
+                        }
+                        for ch in c.by_objective[code]
+                    ]
+                ),
+                hide_index=True,
+                key=f"reviews_changes_{code}",
+            )
+    if c.completed_milestones or c.newly_late_milestones:
+        st.subheader("Jalons")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Action": m["action"],
+                        "Jalon": m["title"],
+                        "Échéance": format_date(date.fromisoformat(m["due"])) if m["due"] else "",
+                        "Changement": "réalisé"
+                        + (
+                            f" le {format_date(date.fromisoformat(m['done']))}" if m["done"] else ""
+                        ),
+                    }
+                    for m in c.completed_milestones
+                ]
+                + [
+                    {
+                        "Action": m["action"],
+                        "Jalon": m["title"],
+                        "Échéance": format_date(date.fromisoformat(m["due"])),
+                        "Changement": "passé en retard",
+                    }
+                    for m in c.newly_late_milestones
+                ]
+            ),
+            hide_index=True,
+            key="reviews_changes_milestones",
+        )
+    if c.budget:
+        st.subheader("Budget")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Année": year,
+                        "Montant": what,
+                        "Avant": format_eur(old),
+                        "Après": format_eur(new),
+                    }
+                    for year, what, old, new in c.budget
+                ]
+            ),
+            hide_index=True,
+            key="reviews_changes_budget",
+        )
+    if c.indicators:
+        st.subheader("Indicateurs : nouvelles mesures")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Indicateur": f"{new['code']} — {new['name']}",
+                        "Avant": (
+                            f"{format_value(old['value'], new['unit'])} "
+                            f"({format_date(date.fromisoformat(old['date']))})"
+                        )
+                        if old and old.get("date")
+                        else "–",
+                        "Après": f"{format_value(new['value'], new['unit'])} "
+                        f"({format_date(date.fromisoformat(new['date']))})",
+                        "Statut": strings.indicator_status_label(new["status"]),
+                    }
+                    for old, new in c.indicators
+                ]
+            ),
+            hide_index=True,
+            key="reviews_changes_indicators",
+        )
+    if c.decisions_opened or c.decisions_closed:
+        st.subheader("Décisions")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"Décision": d["text"], "Changement": "ouverte", "Comité": d["review_title"]}
+                    for d in c.decisions_opened
+                ]
+                + [
+                    {
+                        "Décision": d["text"],
+                        "Changement": strings.DECISION_STATUS_LABELS[DecisionStatus(d["status"])],
+                        "Comité": d["review_title"],
+                    }
+                    for d in c.decisions_closed
+                ]
+            ),
+            hide_index=True,
+            key="reviews_changes_decisions",
+        )
+
+
+def _review_detail(user: User | None, plan_id: int, review: dict) -> None:
+    editor = has_permission(user, Permission.EDIT_PLAN)
+    closed = review["status"] == ReviewStatus.CLOSED
+    st.subheader(_snapshot_label(review))
+    if closed:
+        st.success(
+            f"Comité clos le {format_datetime(review['closed_at'])} : l'instantané du plan est "
+            f"figé au {format_date(date.fromisoformat(review['snapshot']['at']))}."
+        )
+    else:
+        st.info("Comité ouvert : les décisions s'y enregistrent ; sa clôture fige le plan.")
+    if review["attendees"]:
+        st.markdown("**Participants**")
+        plain(review["attendees"])
+    if review["agenda"]:
+        st.markdown("**Ordre du jour**")
+        plain(review["agenda"])
+    if not editor or closed:
+        return
+    with st.expander("Modifier le comité"):
+        _review_form(user, plan_id, review)
+    _decision_form(user, plan_id, review)
+    with st.expander("Clore le comité"):
+        st.caption(
+            "La clôture fige un instantané de tout le plan (statut, météo, avancement, dates et "
+            "santé de chaque action, budget par année, indicateurs, décisions) : les "
+            "modifications ultérieures ne le changent plus."
+        )
+        sure = st.checkbox("Je confirme la clôture", key=f"reviews_close_sure_{review['id']}")
+        if st.button("Clore le comité", disabled=not sure, key=f"reviews_close_{review['id']}"):
+            _write(
+                lambda s: review_service.close_review(s, user, review["id"], context.today()),
+                "Comité clos : l'instantané du plan est enregistré.",
+            )
+        if st.button("Supprimer ce comité ouvert", key=f"reviews_delete_{review['id']}"):
+            _write(
+                lambda s: review_service.delete_review(s, user, review["id"]),
+                "Comité supprimé.",
+            )
+
+
+def render() -> None:
+    st.title("Comités de pilotage")
+    plan_id = context.selected_plan_id()
+    if plan_id is None:
+        st.info("Aucun plan n'est enregistré.")
+        return
+    user = auth.current_user()
+    structure = data.plan_structure(plan_id)
+    example_banner(structure.is_example)
+    saved = st.session_state.pop(_SAVED, None)
+    if saved:
+        st.success(saved)
+    reviews = _reviews(get_settings().database_url, plan_id, context.revision())
+    editor = has_permission(user, Permission.EDIT_PLAN)
+    if reviews:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Date": format_date(r["date"]),
+                        "Comité": r["title"],
+                        "État": strings.REVIEW_STATUS_LABELS[r["status"]],
+                        "Instantané du": format_date(date.fromisoformat(r["snapshot"]["at"]))
+                        if r["snapshot"]
+                        else "",
+                    }
+                    for r in reviews
+                ]
+            ),
+            hide_index=True,
+            key="reviews_list",
+        )
+    else:
+        st.info("Aucun comité de pilotage n'est encore enregistré.")
+    if editor:
+        with st.expander("Nouveau comité", expanded=not reviews):
+            _review_form(user, plan_id, None)
+    if reviews:
+        ids = [r["id"] for r in reviews]
+        wanted = st.session_state.get("reviews_selected")
+        selected = st.selectbox(
+            "Comité",
+            ids,
+            index=ids.index(wanted) if wanted in ids else len(ids) - 1,
+            format_func=lambda i: _snapshot_label(next(r for r in reviews if r["id"] == i)),
+        )
+        st.session_state["reviews_selected"] = selected
+        _review_detail(user, plan_id, next(r for r in reviews if r["id"] == selected))
+    _decisions_table(user, plan_id)
+    _comparison(plan_id, reviews)
