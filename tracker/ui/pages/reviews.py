@@ -246,6 +246,12 @@ def _value(field: str, value: object) -> str:
     return str(value)
 
 
+def _done_text(m: dict) -> str:
+    if not m.get("done"):
+        return "réalisé"
+    return f"réalisé le {format_date(date.fromisoformat(m['done']))}"
+
+
 def show_comparison(c: Comparison, after: dict) -> None:
     """The changes between two snapshots: grouped by objective, with a compact chart."""
     st.caption(f"Du {format_date(c.before_at)} au {format_date(c.after_at)}.")
@@ -322,10 +328,7 @@ def show_comparison(c: Comparison, after: dict) -> None:
                         "Action": m["action"],
                         "Jalon": m["title"],
                         "Échéance": format_date(date.fromisoformat(m["due"])) if m["due"] else "",
-                        "Changement": "réalisé"
-                        + (
-                            f" le {format_date(date.fromisoformat(m['done']))}" if m["done"] else ""
-                        ),
+                        "Changement": _done_text(m),
                     }
                     for m in c.completed_milestones
                 ]
