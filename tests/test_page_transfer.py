@@ -42,12 +42,16 @@ def _with_status(content: bytes, row: int, status: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_every_user_can_download_the_plan_and_the_empty_template(app_engine):
+def test_every_user_can_download_the_plan_the_empty_template_and_the_open_data(app_engine):
     at = open_page(
         run_app(session_token(app_engine, add_user(app_engine, "viewer"))), "Import / export"
     )
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Télécharger le plan (.xlsx)", "Télécharger le modèle vide (.xlsx)"]
+    assert labels == [
+        "Télécharger le plan (.xlsx)",
+        "Télécharger le modèle vide (.xlsx)",
+        "Télécharger les données ouvertes (.zip)",
+    ]
     assert not at.get("file_uploader")  # a viewer imports nothing
     assert "Importer" not in [h.value for h in at.header]
 

@@ -7,6 +7,7 @@ with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import sys
 import traceback
@@ -21,13 +22,14 @@ from tracker.io import parsing
 from tracker.io.budget_export import finance_workbook
 from tracker.io.example import example_present, load_example
 from tracker.io.export import write_workbook
+from tracker.io.opendata import open_data_files, write_open_data
 from tracker.io.plan_import import report_lines, run_import
 from tracker.io.survey_file import read_survey_file
 from tracker.io.workbook import InputFile
 from tracker.models import Role
 from tracker.services import plans as plan_service
 from tracker.services import surveys, users
-from tracker.services.app_settings import INITIALISED, set_setting
+from tracker.services.app_settings import INITIALISED, read_settings, set_setting
 from tracker.services.integrity import run_checks
 from tracker.services.users import command_line_actor
 
@@ -94,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
     exp = commands.add_parser("export", help="exporter un plan au format du modèle d'import")
     exp.add_argument("file", type=Path, metavar="FICHIER.xlsx")
     exp.add_argument(
+        "--plan",
+        default=None,
+        help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
+    )
+
+    opendata = commands.add_parser(
+        "opendata",
+        help="publier un plan en données ouvertes (CSV, JSON et datapackage.json)",
+    )
+    opendata.add_argument("folder", type=Path, metavar="DOSSIER", help="créé s'il n'existe pas")
+    opendata.add_argument(
         "--plan",
         default=None,
         help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
@@ -400,6 +413,44 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _os_reason(exc: OSError) -> str:
+    """Why the system refused to write, in French (the system's own text is English)."""
+    if isinstance(exc, PermissionError):
+        return "accès refusé"
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        return "un fichier (et non un dossier) se trouve sur ce chemin"
+    if exc.errno == errno.ENOSPC:
+        return "disque plein"
+    if exc.errno == errno.EROFS:
+        return "support en lecture seule"
+    return f"erreur du système ({exc.strerror or exc})"
+
+
+def _opendata(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    prepare_database(engine)
+    with db.session_scope(engine) as session:
+        plan_id = _find_plan_id(session, args.plan)
+        name = plan_service.get_plan(session, plan_id).name
+        with_names = read_settings(session).open_data_pilot_names
+        files = open_data_files(session, plan_id, include_pilot_names=with_names)
+    try:
+        written = write_open_data(args.folder, files)
+    except OSError as exc:
+        raise TrackerError(
+            f"Impossible d'écrire les données ouvertes dans le dossier {args.folder} : "
+            f"{_os_reason(exc)}."
+        ) from exc
+    for path in written:
+        print(f"Écrit : {path}")
+    names = "publiés" if with_names else "non publiés (réglage des administrateurs)"
+    print(
+        f"Données ouvertes du plan « {name} » écrites dans {args.folder} "
+        f"({len(written)} fichiers ; noms des pilotes {names})."
+    )
+    return EXIT_OK
+
+
 def _export_budget(args: argparse.Namespace) -> int:
     engine = db.get_engine()
     prepare_database(engine)
@@ -424,6 +475,7 @@ COMMANDS = {
     "import": _import,
     "export": _export,
     "export-budget": _export_budget,
+    "opendata": _opendata,
     "survey-import": _survey_import,
 }
 

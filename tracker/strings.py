@@ -206,6 +206,7 @@ FIELD_LABELS: dict[str, str] = {
     "password_hash": "Mot de passe",
     "public_view": "Consultation publique",
     "upload_limit_mb": "Taille maximale des fichiers (Mo)",
+    "open_data_pilot_names": "Publier les noms des pilotes dans les données ouvertes",
     # Indicators, measurements and survey waves
     "definition": "Définition",
     "direction": "Sens",

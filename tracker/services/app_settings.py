@@ -14,6 +14,9 @@ from tracker.services.revision import bump_revision
 
 INITIALISED = "initialised"
 PUBLIC_VIEW = "public_view"
+# « Publier les noms des pilotes dans les données ouvertes » (off by default:
+# a pilot's name is personal data; their function and service are published).
+OPEN_DATA_PILOT_NAMES = "open_data_pilot_names"
 UPLOAD_LIMIT_MB = "upload_limit_mb"
 DEFAULT_UPLOAD_LIMIT_MB = 20
 
@@ -39,6 +42,7 @@ def set_setting(session: Session, key: str, value: str) -> None:
 class AppSettings:
     public_view: bool
     upload_limit_mb: int
+    open_data_pilot_names: bool = False
 
 
 def read_settings(session: Session) -> AppSettings:
@@ -47,20 +51,37 @@ def read_settings(session: Session) -> AppSettings:
     return AppSettings(
         public_view=get_setting(session, PUBLIC_VIEW, "non") == "oui",
         upload_limit_mb=int(limit) if limit else DEFAULT_UPLOAD_LIMIT_MB,
+        open_data_pilot_names=get_setting(session, OPEN_DATA_PILOT_NAMES, "non") == "oui",
     )
 
 
 def update_settings(
-    session: Session, actor: User | None, *, public_view: bool, upload_limit_mb: int
+    session: Session,
+    actor: User | None,
+    *,
+    public_view: bool,
+    upload_limit_mb: int,
+    open_data_pilot_names: bool | None = None,
 ) -> AppSettings:
-    """Change the settings (admins only); each change goes to the audit log."""
+    """Change the settings (admins only); each change goes to the audit log.
+
+    ``open_data_pilot_names`` left at None keeps the current choice (callers
+    written before the setting existed).
+    """
     require(actor, Permission.MANAGE_SETTINGS)
     if not 1 <= upload_limit_mb <= 200:
         raise ValidationError("La taille maximale d'un fichier envoyé doit être entre 1 et 200 Mo.")
     before = read_settings(session)
+    if open_data_pilot_names is None:
+        open_data_pilot_names = before.open_data_pilot_names
     changes = {
         PUBLIC_VIEW: (before.public_view, public_view, "oui" if public_view else "non"),
         UPLOAD_LIMIT_MB: (before.upload_limit_mb, upload_limit_mb, str(upload_limit_mb)),
+        OPEN_DATA_PILOT_NAMES: (
+            before.open_data_pilot_names,
+            open_data_pilot_names,
+            "oui" if open_data_pilot_names else "non",
+        ),
     }
     for key, (old, new, stored) in changes.items():
         if old != new:

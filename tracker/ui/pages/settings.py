@@ -28,11 +28,23 @@ def render() -> None:
             value=current.upload_limit_mb,
             step=1,
         )
+        names = st.toggle(
+            "Publier les noms des pilotes dans les données ouvertes",
+            value=current.open_data_pilot_names,
+            help="Désactivé par défaut : les données ouvertes gardent la fonction et le service "
+            "du pilote, jamais son nom, sauf si vous l'autorisez ici.",
+        )
         submitted = st.form_submit_button("Enregistrer", type="primary")
     if submitted:
         try:
             with db.session_scope(context.engine(), write=True) as session:
-                update_settings(session, user, public_view=public_view, upload_limit_mb=int(limit))
+                update_settings(
+                    session,
+                    user,
+                    public_view=public_view,
+                    upload_limit_mb=int(limit),
+                    open_data_pilot_names=names,
+                )
         except TrackerError as exc:
             st.error(str(exc))
         else:

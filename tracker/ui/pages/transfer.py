@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
 from tracker import db
 from tracker.errors import TrackerError
+from tracker.io import opendata
 from tracker.io.export import workbook_bytes
 from tracker.io.plan_import import run_import
 from tracker.io.template import SHEETS
@@ -29,6 +32,15 @@ def _export(url: str, plan_id: int, rev: int) -> tuple[str, bytes]:
     with db.session_scope(db.get_engine(url)) as session:
         data, versions = plan_service.plan_data(session, plan_id)
     return data.name, workbook_bytes(data, versions)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _open_data(url: str, plan_id: int, rev: int, today: date) -> tuple[str, bytes]:
+    with db.session_scope(db.get_engine(url)) as session:
+        names = read_settings(session).open_data_pilot_names
+        plan = plan_service.get_plan(session, plan_id)
+        files = opendata.open_data_files(session, plan_id, include_pilot_names=names, at=today)
+        return opendata.slug(plan.name), opendata.open_data_zip(files)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -181,5 +193,23 @@ def render() -> None:
         mime=XLSX,
         key="export_template",
     )
+    if plan_id is not None:
+        st.subheader("Données ouvertes")
+        st.caption(
+            "Actions, lignes budgétaires, indicateurs et mesures en CSV (UTF-8, séparateur « , », "
+            "dates ISO, euros avec un point décimal) et en JSON, décrits par un fichier "
+            "datapackage.json (Frictionless Data), sous Licence Ouverte 2.0. Aucune donnée "
+            "personnelle : ni comptes, ni noms des pilotes (sauf réglage contraire)."
+        )
+        slug, archive = _open_data(
+            get_settings().database_url, plan_id, context.revision(), context.today()
+        )
+        st.download_button(
+            "Télécharger les données ouvertes (.zip)",
+            archive,
+            file_name=f"{slug}.zip",
+            mime="application/zip",
+            key="export_open_data",
+        )
     if has_permission(auth.current_user(), Permission.EDIT_PLAN):
         _import_section(plan_id)
