@@ -18,6 +18,7 @@ INDICATORS = ["Indicateurs", "Fiche indicateur", "Enquêtes"]
 EVERYONE = [
     "Vue d'ensemble",
     "Le plan",
+    "Comités de pilotage",
     "Import / export",
     "Actions",
     "Fiche action",
@@ -28,6 +29,7 @@ EVERYONE = [
 UPDATERS = [
     "Vue d'ensemble",
     "Le plan",
+    "Comités de pilotage",
     "Import / export",
     "Actions",
     "Fiche action",
