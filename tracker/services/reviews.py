@@ -36,6 +36,7 @@ from tracker.services.plans import mean_progress, pilot_label, plan_structure, p
 from tracker.services.revision import bump_revision
 
 SNAPSHOT_VERSION = 1
+KEEP = object()  # a follow-up argument left unchanged
 OPEN_DECISIONS = {DecisionStatus.A_FAIRE, DecisionStatus.EN_COURS}
 CLOSED_DECISIONS = {DecisionStatus.FAIT, DecisionStatus.ABANDONNE}
 
@@ -480,9 +481,13 @@ def follow_up_decision(
     *,
     status: DecisionStatus | str,
     owner: str | None = None,
-    due_date: date | None = None,
+    due_date: date | None | object = KEEP,
 ) -> Decision:
-    """Change a decision's follow-up (status, owner, due date), in any later review."""
+    """Change a decision's follow-up (status, owner, due date), in any later review.
+
+    An owner left at None, or a due date left at KEEP, stays as it is (None as a due
+    date removes it).
+    """
     require(actor, Permission.EDIT_PLAN)
     decision = session.get(Decision, decision_id)
     if decision is None:
@@ -496,7 +501,9 @@ def follow_up_decision(
     except ValueError:
         raise ValidationError(f"Statut de décision inconnu « {status} ».") from None
     review = session.get(Review, decision.review_id)
-    values = {"status": new_status, "due_date": due_date}
+    values: dict[str, Any] = {"status": new_status}
+    if due_date is not KEEP:
+        values["due_date"] = due_date
     if owner is not None:
         if len(owner) > 200:
             raise ValidationError("Le responsable dépasse 200 caractères.")
