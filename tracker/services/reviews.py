@@ -88,7 +88,8 @@ def take_snapshot(session: Session, plan_id: int, at: date) -> dict[str, Any]:
             "action": code,
             "title": m.title,
             "due": _iso(m.due_date),
-            "done": _iso(m.done_date),
+            # Done by the snapshot's date, as progress from milestones counts it.
+            "done": _iso(m.done_date) if m.done_date and m.done_date <= at else None,
         }
         for m, code in session.exec(
             select(Milestone, Action.code)
