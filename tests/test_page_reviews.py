@@ -119,7 +119,11 @@ def test_a_viewer_finds_the_page_in_the_navigation_and_sees_no_edit_control(app_
     assert list(_table(at, "Décision")["Décision"]) == ["Relancer la consultation"]
     assert not at.get("form") and not at.get("data_editor")
     assert not at.text_input and not at.text_area and not at.date_input and not at.checkbox
-    assert [b.label for b in at.button] == ["Se déconnecter"]
+    # Reading and downloading the committee's report is for everyone; nothing else.
+    assert sorted(b.label for b in at.button) == [
+        "Préparer le rapport du comité (PDF et .xlsx)",
+        "Se déconnecter",
+    ]
     assert "Nouveau comité" not in [e.label for e in at.get("expander")]
     assert "Clore le comité" not in [e.label for e in at.get("expander")]
 

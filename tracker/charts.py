@@ -807,5 +807,7 @@ def changes_summary(df: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_xaxes(title=None, gridcolor="#DDDDDD", rangemode="tozero", tickformat=",d")
+    if df.empty or int(df["nombre"].max()) <= 10:
+        fig.update_xaxes(dtick=1)  # whole numbers only
     fig.update_yaxes(autorange="reversed", title=None, automargin=True)
     return _base_layout(fig, title="Changements depuis le comité", height=120 + 40 * len(df))

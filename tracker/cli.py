@@ -10,24 +10,27 @@ import argparse
 import errno
 import getpass
 import sys
+import time
 import traceback
 from datetime import date
 from pathlib import Path
 
 from tracker import db
 from tracker.bootstrap import prepare_database
-from tracker.errors import TrackerError, ValidationError
-from tracker.formats import format_number, format_percent
+from tracker.errors import NotFoundError, TrackerError, ValidationError
+from tracker.formats import format_date, format_number, format_percent
 from tracker.io import parsing
 from tracker.io.budget_export import finance_workbook
 from tracker.io.example import example_present, load_example
 from tracker.io.export import write_workbook
 from tracker.io.opendata import open_data_files, write_open_data
 from tracker.io.plan_import import report_lines, run_import
+from tracker.io.report import charts_problem, report_content, report_pdf, report_xlsx
 from tracker.io.survey_file import read_survey_file
 from tracker.io.workbook import InputFile
 from tracker.models import Role
 from tracker.services import plans as plan_service
+from tracker.services import reviews as review_service
 from tracker.services import surveys, users
 from tracker.services.app_settings import INITIALISED, read_settings, set_setting
 from tracker.services.integrity import run_checks
@@ -128,6 +131,33 @@ def _parser() -> argparse.ArgumentParser:
         "--plan",
         default=None,
         help="nom du plan (par défaut : le seul plan, ou le premier plan réel)",
+    )
+
+    committee_report = commands.add_parser(
+        "report",
+        help="produire le rapport du comité de pilotage (PDF, et ses chiffres en .xlsx)",
+    )
+    committee_report.add_argument("file", type=Path, metavar="FICHIER.pdf")
+    committee_report.add_argument(
+        "--review",
+        type=int,
+        default=None,
+        metavar="N",
+        help="numéro du comité (par défaut : le plan tel qu'il est aujourd'hui, comparé au "
+        "dernier comité clos)",
+    )
+    committee_report.add_argument(
+        "--plan",
+        default=None,
+        help="nom du plan (par défaut : celui du comité, sinon le seul plan ou le premier plan "
+        "réel)",
+    )
+    committee_report.add_argument(
+        "--xlsx",
+        type=Path,
+        default=None,
+        metavar="FICHIER.xlsx",
+        help="écrire aussi le contenu du rapport dans un classeur",
     )
 
     survey = commands.add_parser(
@@ -467,6 +497,64 @@ def _export_budget(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _known_reviews(session) -> str:  # noqa: ANN001
+    reviews = [
+        f"n°{r.id} « {r.title} » du {format_date(r.date)}"
+        for plan in plan_service.list_plans(session)
+        for r in review_service.list_reviews(session, plan.id)
+    ]
+    return " ; ".join(reviews) or "aucun"
+
+
+def _report(args: argparse.Namespace) -> int:
+    for path in (args.file, args.xlsx):
+        # Refused before the few seconds the charts take.
+        if path is not None and not path.parent.is_dir():
+            raise TrackerError(
+                f"Impossible d'écrire {path} : le dossier {path.parent} n'existe pas."
+            )
+    engine = db.get_engine()
+    prepare_database(engine)
+    with db.session_scope(engine) as session:
+        if args.review is not None:
+            try:
+                review = review_service.get_review(session, args.review)
+            except NotFoundError as exc:
+                raise TrackerError(
+                    f"{exc} Comités enregistrés : {_known_reviews(session)}."
+                ) from exc
+            plan_id = review.plan_id if args.plan is None else _find_plan_id(session, args.plan)
+        else:
+            plan_id = _find_plan_id(session, args.plan)
+        content = report_content(session, plan_id, args.review, date.today())
+    problem = charts_problem()
+    if problem:
+        print(f"Attention : graphiques non disponibles : {problem}.", file=sys.stderr)
+    started = time.perf_counter()
+    pdf = report_pdf(content)
+    seconds = time.perf_counter() - started
+    outputs = [(args.file, pdf)]
+    if args.xlsx is not None:
+        outputs.append((args.xlsx, report_xlsx(content)))
+    for path, data in outputs:
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            raise TrackerError(f"Impossible d'écrire {path} : {_os_reason(exc)}.") from exc
+    what = (
+        f"comité « {content.meeting.title} » du {format_date(content.meeting.date)}"
+        if content.meeting is not None
+        else f"état du plan au {format_date(content.at)}"
+    )
+    print(
+        f"Rapport du plan « {content.plan['name']} » ({what}) écrit dans {args.file} "
+        f"(généré en {format_number(seconds, 1)} s)."
+    )
+    if args.xlsx is not None:
+        print(f"Chiffres du rapport écrits dans {args.xlsx}.")
+    return EXIT_OK
+
+
 COMMANDS = {
     "init": _init,
     "backup": _backup,
@@ -476,6 +564,7 @@ COMMANDS = {
     "export": _export,
     "export-budget": _export_budget,
     "opendata": _opendata,
+    "report": _report,
     "survey-import": _survey_import,
 }
 

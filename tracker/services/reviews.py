@@ -382,6 +382,15 @@ def delete_review(session: Session, actor: User | None, review_id: int) -> None:
     bump_revision(session)
 
 
+def last_closed(session: Session, plan_id: int) -> Review | None:
+    """The plan's last closed review (by date), if any."""
+    return session.exec(
+        select(Review)
+        .where(Review.plan_id == plan_id, Review.status == ReviewStatus.CLOSED)
+        .order_by(Review.date.desc(), Review.id.desc())
+    ).first()
+
+
 def previous_closed(session: Session, review: Review) -> Review | None:
     """The last closed review before this one (by date), if any."""
     return session.exec(

@@ -11,7 +11,16 @@ import streamlit as st
 from tracker import charts, db, strings
 from tracker.charts import format_value
 from tracker.errors import TrackerError
-from tracker.formats import format_date, format_datetime, format_eur, format_percent
+from tracker.formats import format_date, format_datetime, format_eur
+from tracker.io.report import (
+    change_counts,
+    change_label,
+    change_value,
+    done_text,
+    report_content,
+    report_pdf,
+    report_xlsx,
+)
 from tracker.models import DecisionStatus, ReviewStatus, User
 from tracker.services import reviews as review_service
 from tracker.services.permissions import Permission, has_permission
@@ -232,26 +241,6 @@ def _comparison(plan_id: int, reviews: list[dict]) -> None:
     show_comparison(review_service.compare(before, after), after)
 
 
-def _value(field: str, value: object) -> str:
-    if value is None:
-        return "–"
-    if field == "status":
-        return strings.status_label(value)
-    if field == "weather":
-        return strings.weather_label(value)
-    if field == "progress":
-        return format_percent(value)
-    if field == "planned_end":
-        return format_date(date.fromisoformat(value))
-    return str(value)
-
-
-def _done_text(m: dict) -> str:
-    if not m.get("done"):
-        return "réalisé"
-    return f"réalisé le {format_date(date.fromisoformat(m['done']))}"
-
-
 def show_comparison(c: Comparison, after: dict) -> None:
     """The changes between two snapshots: grouped by objective, with a compact chart."""
     st.caption(f"Du {format_date(c.before_at)} au {format_date(c.after_at)}.")
@@ -269,28 +258,7 @@ def show_comparison(c: Comparison, after: dict) -> None:
         ],
         columns=["objectif", "changements"],
     )
-    summary = pd.DataFrame(
-        {
-            "quoi": [
-                "Actions modifiées",
-                "Jalons réalisés",
-                "Jalons passés en retard",
-                "Lignes budgétaires",
-                "Nouvelles mesures d'indicateurs",
-                "Décisions ouvertes",
-                "Décisions closes",
-            ],
-            "nombre": [
-                len({ch.code for ch in c.actions}),
-                len(c.completed_milestones),
-                len(c.newly_late_milestones),
-                len(c.budget),
-                len(c.indicators),
-                len(c.decisions_opened),
-                len(c.decisions_closed),
-            ],
-        }
-    )
+    summary = change_counts(c)
     chart_with_table(
         charts.changes_summary(summary),
         summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"}),
@@ -307,11 +275,9 @@ def show_comparison(c: Comparison, after: dict) -> None:
                     [
                         {
                             "Action": f"{ch.code} — {ch.title}",
-                            "Quoi": {"new": "Nouvelle action", "removed": "Action retirée"}.get(
-                                ch.field, review_service.COMPARED_FIELDS.get(ch.field, ch.field)
-                            ),
-                            "Avant": _value(ch.field, ch.old),
-                            "Après": _value(ch.field, ch.new),
+                            "Quoi": change_label(ch.field),
+                            "Avant": change_value(ch.field, ch.old),
+                            "Après": change_value(ch.field, ch.new),
                         }
                         for ch in c.by_objective[code]
                     ]
@@ -328,7 +294,7 @@ def show_comparison(c: Comparison, after: dict) -> None:
                         "Action": m["action"],
                         "Jalon": m["title"],
                         "Échéance": format_date(date.fromisoformat(m["due"])) if m["due"] else "",
-                        "Changement": _done_text(m),
+                        "Changement": done_text(m),
                     }
                     for m in c.completed_milestones
                 ]
@@ -407,6 +373,43 @@ def show_comparison(c: Comparison, after: dict) -> None:
         )
 
 
+def _report_buttons(plan_id: int, review_id: int) -> None:
+    """The committee's report: built on demand (a few seconds), then downloaded."""
+    key = f"reviews_report_{review_id}_{context.revision()}"
+    if st.button(
+        "Préparer le rapport du comité (PDF et .xlsx)", key=f"reviews_prepare_{review_id}"
+    ):
+        with st.spinner("Préparation du rapport (graphiques compris)…"):
+            try:
+                with db.session_scope(context.engine()) as session:
+                    content = report_content(session, plan_id, review_id, context.today())
+                st.session_state[key] = (
+                    content.file_stem,
+                    report_pdf(content),
+                    report_xlsx(content),
+                )
+            except TrackerError as exc:
+                st.error(str(exc))
+    prepared = st.session_state.get(key)
+    if prepared:
+        stem, pdf, xlsx = prepared
+        cols = st.columns(2)
+        cols[0].download_button(
+            "Télécharger le rapport (PDF)",
+            pdf,
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            key=f"reviews_pdf_{review_id}",
+        )
+        cols[1].download_button(
+            "Télécharger les chiffres (.xlsx)",
+            xlsx,
+            file_name=f"{stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"reviews_xlsx_{review_id}",
+        )
+
+
 def _review_detail(user: User | None, plan_id: int, review: dict) -> None:
     editor = has_permission(user, Permission.EDIT_PLAN)
     closed = review["status"] == ReviewStatus.CLOSED
@@ -424,6 +427,7 @@ def _review_detail(user: User | None, plan_id: int, review: dict) -> None:
     if review["agenda"]:
         st.markdown("**Ordre du jour**")
         plain(review["agenda"])
+    _report_buttons(plan_id, review["id"])
     if not editor or closed:
         return
     with st.expander("Modifier le comité"):
