@@ -298,16 +298,25 @@ def open_review(session: Session, actor: User | None, plan_id: int, data: Review
     return review
 
 
+def _still_open(session: Session, actor: User | None, review_id: int, refusal: str) -> Review:
+    """The review, for an editor, if it is still open; ``refusal`` otherwise."""
+    require(actor, Permission.EDIT_PLAN)
+    review = get_review(session, review_id)
+    if review.status == ReviewStatus.CLOSED:
+        raise ValidationError(refusal)
+    return review
+
+
 def update_review(
     session: Session, actor: User | None, review_id: int, data: ReviewInput
 ) -> Review:
     """Change an open review's date, title, attendees or agenda."""
-    require(actor, Permission.EDIT_PLAN)
-    review = get_review(session, review_id)
-    if review.status == ReviewStatus.CLOSED:
-        raise ValidationError(
-            "Ce comité est clos : son compte rendu est figé et ne se modifie plus."
-        )
+    review = _still_open(
+        session,
+        actor,
+        review_id,
+        "Ce comité est clos : son compte rendu est figé et ne se modifie plus.",
+    )
     problems = _review_problems(data)
     if problems:
         raise ValidationError("Le comité n'est pas modifié.", details=problems)
@@ -364,10 +373,12 @@ def close_review(session: Session, actor: User | None, review_id: int, at: date)
 
 def delete_review(session: Session, actor: User | None, review_id: int) -> None:
     """Delete an open review and its decisions (a closed one is kept for good)."""
-    require(actor, Permission.EDIT_PLAN)
-    review = get_review(session, review_id)
-    if review.status == ReviewStatus.CLOSED:
-        raise ValidationError("Un comité clos ne se supprime pas : il fait partie de l'historique.")
+    review = _still_open(
+        session,
+        actor,
+        review_id,
+        "Un comité clos ne se supprime pas : il fait partie de l'historique.",
+    )
     session.execute(sa.delete(Decision).where(Decision.review_id == review.id))
     audit.record(
         session,
@@ -448,12 +459,12 @@ def add_decision(
     session: Session, actor: User | None, review_id: int, data: DecisionInput
 ) -> Decision:
     """Record a decision during an open review."""
-    require(actor, Permission.EDIT_PLAN)
-    review = get_review(session, review_id)
-    if review.status == ReviewStatus.CLOSED:
-        raise ValidationError(
-            "Ce comité est clos : enregistrez la décision dans le comité suivant."
-        )
+    review = _still_open(
+        session,
+        actor,
+        review_id,
+        "Ce comité est clos : enregistrez la décision dans le comité suivant.",
+    )
     problems = _decision_problems(session, review.plan_id, data)
     if problems:
         raise ValidationError("La décision n'est pas enregistrée.", details=problems)
