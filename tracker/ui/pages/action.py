@@ -505,9 +505,10 @@ def render() -> None:
     structure = data.plan_structure(a.plan_id)
     example_banner(structure.is_example)
     plain(f"{a.code} — {a.title}")
+    message = st.empty()  # always there: a message never shifts the elements below
     saved = st.session_state.pop("action_saved", None)
     if saved:
-        st.success(saved)
+        message.success(saved)
     _summary(detail)
     st.header("Informations")
     info = _info_table(detail)

@@ -341,9 +341,10 @@ def render() -> None:
         return
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
+    message = st.empty()  # always there: a message never shifts the elements below
     saved = st.session_state.pop("budget_saved", None)
     if saved:
-        st.success(saved)
+        message.success(saved)
     url, rev = get_settings().database_url, context.revision()
     years = list(range(structure.first_year, structure.last_year + 1))
     this_year = min(max(date.today().year, years[0]), years[-1])

@@ -82,9 +82,10 @@ def render() -> None:
         "rien si une ligne est invalide. Une action passée « Réalisé » prend la date du jour "
         "comme fin réelle et 100 % d'avancement ; un abandon demande un commentaire."
     )
+    message = st.empty()  # always there: a message never shifts the elements below
     saved = st.session_state.pop("bulk_saved", None)
     if saved:
-        st.success(saved)
+        message.success(saved)
     key = f"{_BASE}_{plan_id}"
     if key not in st.session_state:
         st.session_state[key] = load_table(plan_id)

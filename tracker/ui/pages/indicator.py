@@ -570,9 +570,12 @@ def render() -> None:
     user = auth.current_user()
     example_banner(detail.plan.is_example)
     plain(f"{detail.indicator.code} — {detail.indicator.name}")
+    # A slot that is always there: the message showing or not never shifts the
+    # elements below (an expander would otherwise close on the next rerun).
+    message = st.empty()
     saved = st.session_state.pop(_SAVED, None)
     if saved:
-        st.success(saved)
+        message.success(saved)
     _summary(detail)
     _chart(detail)
     st.header("Définition")

@@ -461,9 +461,12 @@ def render() -> None:
     user = auth.current_user()
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
+    # A slot that is always there: the message showing or not never shifts the
+    # elements below (an expander would otherwise close on the next rerun).
+    message = st.empty()
     saved = st.session_state.pop(_SAVED, None)
     if saved:
-        st.success(saved)
+        message.success(saved)
     reviews = _reviews(get_settings().database_url, plan_id, context.revision())
     editor = has_permission(user, Permission.EDIT_PLAN)
     if reviews:

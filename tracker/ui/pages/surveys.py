@@ -423,9 +423,12 @@ def render() -> None:
         "indicateurs d'enquête, leur intervalle de confiance à 95 % (Wilson, effectif efficace "
         "de Kish quand les réponses sont pondérées) et leurs résultats par profil."
     )
+    # A slot that is always there: the message showing or not never shifts the
+    # elements below (an expander would otherwise close on the next rerun).
+    message = st.empty()
     saved = st.session_state.pop(_SAVED, None)
     if saved:
-        st.success(saved)
+        message.success(saved)
     waves = data.waves(plan_id)
     editor = has_permission(user, Permission.EDIT_PLAN)
     if waves:
