@@ -178,7 +178,12 @@ def page(browser):  # noqa: ANN001, ANN201
 
 
 def wait_for_script(page, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
-    """Wait until Streamlit has finished running the page's script."""
+    """Wait until Streamlit has finished running the page's script and no element
+    of the previous run is left stale (greyed out, about to be replaced)."""
+    page.wait_for_selector(FINISHED, timeout=timeout_ms)
+    page.wait_for_function(
+        "document.querySelector(\"[data-stale='true']\") === null", timeout=timeout_ms
+    )
     page.wait_for_selector(FINISHED, timeout=timeout_ms)
 
 
