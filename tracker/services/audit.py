@@ -105,3 +105,41 @@ def record_measurement(
         new=new,
         context=context,
     )
+
+
+def apply_changes(
+    session: Session,
+    obj: Any,
+    values: dict[str, Any],
+    *,
+    actor: User | None,
+    entity: str,
+    plan_id: int | None,
+    action_id: int | None = None,
+    entity_version: int | None = None,
+    context: str = "",
+) -> bool:
+    """Set each changed field of ``obj``, with one audit entry per field; True if any."""
+    changed = False
+    for name, value in values.items():
+        old = getattr(obj, name)
+        if old != value:
+            record(
+                session,
+                actor=actor,
+                entity=entity,
+                entity_id=obj.id,
+                plan_id=plan_id,
+                action_id=action_id,
+                entity_version=entity_version,
+                operation="modification",
+                field=name,
+                old=old,
+                new=value,
+                context=context,
+            )
+            setattr(obj, name, value)
+            changed = True
+    if changed:
+        session.add(obj)
+    return changed

@@ -21,6 +21,8 @@ from tracker.models import (
     Action,
     Decision,
     DecisionStatus,
+    Indicator,
+    Measurement,
     Milestone,
     Objective,
     Plan,
@@ -30,7 +32,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit, budgets
-from tracker.services.indicators import indicator_detail, indicator_rows
+from tracker.services.indicators import indicator_rows
 from tracker.services.permissions import Permission, require
 from tracker.services.plans import mean_progress, pilot_label, plan_structure, progress_by_objective
 from tracker.services.revision import bump_revision
@@ -113,9 +115,21 @@ def take_snapshot(session: Session, plan_id: int, at: date) -> dict[str, Any]:
         c["requested"] += split.totals.requested_cents
         c["arbitrated"] += split.totals.arbitrated_cents
         c["spent"] += split.totals.spent_cents
+    # Every indicator's definition and measurements in two queries (not a whole
+    # indicator page per indicator).
+    definitions = {
+        i.id: i for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))
+    }
+    series: dict[int, list[list[Any]]] = defaultdict(list)
+    for indicator_id, when, value in session.execute(
+        sa.select(Measurement.indicator_id, Measurement.date, Measurement.value)
+        .where(Measurement.indicator_id.in_(list(definitions)), Measurement.date <= at)
+        .order_by(Measurement.date, Measurement.source)
+    ):
+        series[indicator_id].append([_iso(when), value])
     indicators = []
     for row in indicator_rows(session, plan_id, at):
-        detail = indicator_detail(session, row.id, at)
+        ind = definitions[row.id]
         s = row.state
         indicators.append(
             {
@@ -132,16 +146,13 @@ def take_snapshot(session: Session, plan_id: int, at: date) -> dict[str, Any]:
                 "status": str(s.status),
                 "target": row.target_value,
                 "target_date": _iso(row.target_date),
-                "series": [[_iso(m.date), m.value] for m in detail.measurements if m.date <= at],
+                "series": series[row.id],
                 "path": [
                     [_iso(d), v]
                     for d, v in (
-                        (detail.indicator.baseline_date, detail.indicator.baseline_value),
-                        (
-                            detail.indicator.intermediate_target_date,
-                            detail.indicator.intermediate_target,
-                        ),
-                        (detail.indicator.target_date, detail.indicator.target_value),
+                        (ind.baseline_date, ind.baseline_value),
+                        (ind.intermediate_target_date, ind.intermediate_target),
+                        (ind.target_date, ind.target_value),
                     )
                     if d is not None and v is not None
                 ],
@@ -326,24 +337,9 @@ def update_review(
         "attendees": (data.attendees or "").strip(),
         "agenda": (data.agenda or "").strip(),
     }
-    changed = False
-    for name, value in values.items():
-        if getattr(review, name) != value:
-            audit.record(
-                session,
-                actor=actor,
-                entity="comité",
-                entity_id=review.id,
-                plan_id=review.plan_id,
-                operation="modification",
-                field=name,
-                old=getattr(review, name),
-                new=value,
-            )
-            setattr(review, name, value)
-            changed = True
-    if changed:
-        session.add(review)
+    if audit.apply_changes(
+        session, review, values, actor=actor, entity="comité", plan_id=review.plan_id
+    ):
         bump_revision(session)
     return review
 
@@ -529,24 +525,16 @@ def follow_up_decision(
         if len(owner) > 200:
             raise ValidationError("Le responsable dépasse 200 caractères.")
         values["owner"] = owner.strip()
-    changed = False
-    for name, value in values.items():
-        if getattr(decision, name) != value:
-            audit.record(
-                session,
-                actor=actor,
-                entity="décision",
-                entity_id=decision.id,
-                plan_id=review.plan_id,
-                action_id=decision.action_id,
-                entity_version=decision.version + 1,
-                operation="modification",
-                field=name,
-                old=getattr(decision, name),
-                new=value,
-            )
-            setattr(decision, name, value)
-            changed = True
+    changed = audit.apply_changes(
+        session,
+        decision,
+        values,
+        actor=actor,
+        entity="décision",
+        plan_id=review.plan_id,
+        action_id=decision.action_id,
+        entity_version=decision.version + 1,
+    )
     if changed:
         decision.version += 1
         decision.updated_at = utcnow()

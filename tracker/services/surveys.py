@@ -174,25 +174,11 @@ def update_wave(session: Session, actor: User | None, wave_id: int, data: WaveIn
         "method": (data.method or "").strip(),
         "population": (data.population or "").strip(),
     }
-    changed = False
-    for name, value in values.items():
-        if getattr(wave, name) != value:
-            audit.record(
-                session,
-                actor=actor,
-                entity="vague",
-                entity_id=wave.id,
-                plan_id=wave.plan_id,
-                operation="modification",
-                field=name,
-                old=getattr(wave, name),
-                new=value,
-            )
-            setattr(wave, name, value)
-            changed = True
+    changed = audit.apply_changes(
+        session, wave, values, actor=actor, entity="vague", plan_id=wave.plan_id
+    )
     if not changed:
         return wave
-    session.add(wave)
     session.flush()
     measurements = list(session.exec(select(Measurement).where(Measurement.wave_id == wave.id)))
     if measurements:

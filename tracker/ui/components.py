@@ -33,6 +33,18 @@ def example_banner(is_example: bool) -> None:
         st.warning(f"**{strings.EXAMPLE_BANNER}**. {strings.EXAMPLE_BANNER_DETAIL}", icon="⚠️")
 
 
+def saved_message(key: str) -> None:
+    """The message a page left before its rerun (« … enregistré »), shown once.
+
+    It sits in a slot that is there on every run, so whether it shows or not never
+    shifts the elements below (an expander would otherwise close on the next rerun).
+    """
+    slot = st.empty()
+    text = st.session_state.pop(key, None)
+    if text:
+        slot.success(text)
+
+
 def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, key: str, alt: str) -> None:
     """A chart, then the same figures as a table in a collapsible section (accessibility)."""
     st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})

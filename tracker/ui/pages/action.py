@@ -18,7 +18,7 @@ from tracker.services import budgets, users
 from tracker.services.actions import ActionDetail, MilestoneInput
 from tracker.services.permissions import Permission, can_edit_action, has_permission
 from tracker.ui import auth, context, data, navigation
-from tracker.ui.components import example_banner, plain
+from tracker.ui.components import example_banner, plain, saved_message
 
 _EDITOR_ONLY = (
     "title",
@@ -505,10 +505,7 @@ def render() -> None:
     structure = data.plan_structure(a.plan_id)
     example_banner(structure.is_example)
     plain(f"{a.code} — {a.title}")
-    message = st.empty()  # always there: a message never shifts the elements below
-    saved = st.session_state.pop("action_saved", None)
-    if saved:
-        message.success(saved)
+    saved_message("action_saved")
     _summary(detail)
     st.header("Informations")
     info = _info_table(detail)

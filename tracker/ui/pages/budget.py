@@ -19,7 +19,7 @@ from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.strings import SECTION_LABELS
 from tracker.ui import auth, context, data
-from tracker.ui.components import chart_with_table, example_banner, plain
+from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SECTIONS = {SECTION_LABELS[s]: s for s in BudgetSection}
@@ -341,10 +341,7 @@ def render() -> None:
         return
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
-    message = st.empty()  # always there: a message never shifts the elements below
-    saved = st.session_state.pop("budget_saved", None)
-    if saved:
-        message.success(saved)
+    saved_message("budget_saved")
     url, rev = get_settings().database_url, context.revision()
     years = list(range(structure.first_year, structure.last_year + 1))
     this_year = min(max(date.today().year, years[0]), years[-1])

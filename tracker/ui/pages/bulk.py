@@ -12,7 +12,7 @@ from tracker.models import ActionStatus, ProgressMode, Weather
 from tracker.services import actions as action_service
 from tracker.services.permissions import can_edit_action
 from tracker.ui import auth, context, data
-from tracker.ui.components import example_banner
+from tracker.ui.components import example_banner, saved_message
 
 _BASE = "bulk_base"  # the table as loaded: what the user edits, and the versions it shows
 _STATUS = {strings.status_label(s): s for s in ActionStatus}
@@ -82,10 +82,7 @@ def render() -> None:
         "rien si une ligne est invalide. Une action passée « Réalisé » prend la date du jour "
         "comme fin réelle et 100 % d'avancement ; un abandon demande un commentaire."
     )
-    message = st.empty()  # always there: a message never shifts the elements below
-    saved = st.session_state.pop("bulk_saved", None)
-    if saved:
-        message.success(saved)
+    saved_message("bulk_saved")
     key = f"{_BASE}_{plan_id}"
     if key not in st.session_state:
         st.session_state[key] = load_table(plan_id)

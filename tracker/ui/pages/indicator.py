@@ -21,7 +21,7 @@ from tracker.services import indicators as indicator_service
 from tracker.services.indicators import IndicatorDetail, MeasurementEdit, target_path, trend
 from tracker.services.permissions import Permission, has_permission
 from tracker.ui import auth, context, data, navigation
-from tracker.ui.components import chart_with_table, example_banner, plain
+from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
 
 _SAVED = "indicator_saved"
 
@@ -570,12 +570,7 @@ def render() -> None:
     user = auth.current_user()
     example_banner(detail.plan.is_example)
     plain(f"{detail.indicator.code} — {detail.indicator.name}")
-    # A slot that is always there: the message showing or not never shifts the
-    # elements below (an expander would otherwise close on the next rerun).
-    message = st.empty()
-    saved = st.session_state.pop(_SAVED, None)
-    if saved:
-        message.success(saved)
+    saved_message(_SAVED)
     _summary(detail)
     _chart(detail)
     st.header("Définition")

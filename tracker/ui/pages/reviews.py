@@ -27,7 +27,7 @@ from tracker.services.permissions import Permission, has_permission
 from tracker.services.reviews import Comparison, DecisionInput, ReviewInput
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data
-from tracker.ui.components import chart_with_table, example_banner, plain
+from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
 
 _SAVED = "reviews_saved"
 NOW = 0  # the "review" standing for the plan as it is now, in comparisons
@@ -461,12 +461,7 @@ def render() -> None:
     user = auth.current_user()
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
-    # A slot that is always there: the message showing or not never shifts the
-    # elements below (an expander would otherwise close on the next rerun).
-    message = st.empty()
-    saved = st.session_state.pop(_SAVED, None)
-    if saved:
-        message.success(saved)
+    saved_message(_SAVED)
     reviews = _reviews(get_settings().database_url, plan_id, context.revision())
     editor = has_permission(user, Permission.EDIT_PLAN)
     if reviews:

@@ -21,7 +21,7 @@ from tracker.services.app_settings import read_settings
 from tracker.services.permissions import Permission, has_permission
 from tracker.services.surveys import WaveInput, WaveSummary
 from tracker.ui import auth, context, data
-from tracker.ui.components import chart_with_table, example_banner, plain
+from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
 
 _SAVED = "surveys_saved"
 _PENDING = "surveys_pending"
@@ -423,12 +423,7 @@ def render() -> None:
         "indicateurs d'enquête, leur intervalle de confiance à 95 % (Wilson, effectif efficace "
         "de Kish quand les réponses sont pondérées) et leurs résultats par profil."
     )
-    # A slot that is always there: the message showing or not never shifts the
-    # elements below (an expander would otherwise close on the next rerun).
-    message = st.empty()
-    saved = st.session_state.pop(_SAVED, None)
-    if saved:
-        message.success(saved)
+    saved_message(_SAVED)
     waves = data.waves(plan_id)
     editor = has_permission(user, Permission.EDIT_PLAN)
     if waves:
