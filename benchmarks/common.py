@@ -1,0 +1,221 @@
+"""What every benchmark shares: servers on loopback, Chromium, medians and the result table.
+
+Every benchmark prints rows of (figure, value, baseline, ratio, target), where the
+baseline is measured in the same run, interleaved with the figure it is compared to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FINISHED = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHROMIUM = "/usr/bin/chromium"
+MINIMAL_APP = "benchmarks/minimal_app.py"
+
+
+@dataclass
+class Row:
+    """One line of a benchmark's result table."""
+
+    figure: str
+    value: float
+    unit: str = "ms"
+    baseline: float | None = None
+    target: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.value / self.baseline
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile (nearest rank): with fewer than 20 values, the largest."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit in ("ms", "MB", "lignes/s", "écritures/s") or abs(value) >= 100:
+        return f"{value:,.0f}".replace(",", " ")
+    return f"{value:.2f}".replace(".", ",")
+
+
+def print_table(title: str, rows: list[Row]) -> str:
+    """Print (and return) the result table in Markdown, French formats."""
+    lines = [
+        f"### {title}",
+        "",
+        "| Mesure | Valeur | Référence | Ratio | Cible |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        ratio = row.ratio
+        lines.append(
+            f"| {row.figure} | {_number(row.value, row.unit)} {row.unit} "
+            f"| {_number(row.baseline, row.unit) + ' ' + row.unit if row.baseline else '–'} "
+            f"| {f'{ratio:.2f}'.replace('.', ',') if ratio is not None else '–'} "
+            f"| {row.target} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text, flush=True)
+    return text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def temp_database() -> tuple[str, dict[str, str]]:
+    """A new empty SQLite database in a temporary folder, and the environment pointing to it."""
+    folder = tempfile.mkdtemp(prefix="tracker-bench-")
+    env = {
+        "TRACKER_DATABASE_URL": f"sqlite:///{folder}/tracker.db",
+        "TRACKER_BACKUP_DIR": f"{folder}/backups",
+    }
+    return folder, env
+
+
+@contextlib.contextmanager
+def streamlit_server(script: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``streamlit run script`` on a free loopback port; yields (process, url); stops it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise SystemExit(f"Le serveur Streamlit ({script}) s'est arrêté.") from None
+                time.sleep(0.1)
+        else:
+            raise SystemExit(f"Le serveur Streamlit ({script}) n'a pas démarré.")
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def create_viewer(login: str = "lecteur") -> str:
+    """A viewer account in the database of TRACKER_DATABASE_URL; returns its password."""
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.models import Role  # noqa: PLC0415
+    from tracker.services import users  # noqa: PLC0415
+
+    engine = db.get_engine()
+    prepare_database(engine)
+    password = secrets.token_urlsafe(16)
+    with db.session_scope(engine, write=True) as session:
+        users.create_user(
+            session, users.system_actor("mesure"), login=login, role=Role.VIEWER, password=password
+        )
+    engine.dispose()
+    return password
+
+
+@contextlib.contextmanager
+def chromium(playwright) -> Iterator[object]:  # noqa: ANN001
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def wait_finished(page, charts: int = 0, timeout: int = 120_000) -> None:  # noqa: ANN001
+    """The script has stopped and at least ``charts`` plotly charts have drawn their SVG."""
+    page.wait_for_selector(FINISHED, timeout=timeout)
+    if charts:
+        page.wait_for_function(
+            "n => { const plots = [...document.querySelectorAll('.js-plotly-plot')];"
+            " return plots.length >= n && plots.every(p => p.querySelector('svg.main-svg')); }",
+            arg=charts,
+            timeout=timeout,
+        )
+    page.wait_for_selector(FINISHED, timeout=timeout)
+
+
+def log_in(page, url: str, login: str, password: str) -> None:  # noqa: ANN001
+    """Open the app and log in (or find the session already open by the context's cookie)."""
+    page.goto(url)
+    page.wait_for_selector(FINISHED, timeout=120_000)
+    page.locator("h1").first.wait_for(timeout=60_000)
+    if page.get_by_role("heading", name="Vue d'ensemble").count():
+        return
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=120_000)
+
+
+def reload_time(page, charts: int) -> float:  # noqa: ANN001
+    """Seconds from a reload of the page (brought to the front) to the finished page."""
+    page.bring_to_front()
+    start = time.perf_counter()
+    page.reload()
+    wait_finished(page, charts)
+    return time.perf_counter() - start
+
+
+def interleaved(measures: dict[str, Callable[[], float]], runs: int, warmup: int = 1) -> dict:
+    """Run every measure in turn, ``warmup`` + ``runs`` rounds; the timed values per name."""
+    values: dict[str, list[float]] = {name: [] for name in measures}
+    for round_ in range(warmup + runs):
+        for name, measure in measures.items():
+            value = measure()
+            if round_ >= warmup:
+                values[name].append(value)
+    return values
