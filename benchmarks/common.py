@@ -120,6 +120,8 @@ def streamlit_server(script: str, env: dict[str, str]) -> Iterator[tuple[subproc
             str(port),
             "--browser.gatherUsageStats",
             "false",
+            "--server.fileWatcherType",
+            "none",
         ],
         cwd=ROOT,
         env={**os.environ, **env},
