@@ -25,6 +25,7 @@ from tracker.services import actions as action_service
 from tracker.services import budgets, indicators, plans
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
+from tracker.ui.pages.overview import CHART_TABS
 
 CAHORS = "Ville de Cahors"
 FILTERS = ["Année", "Collectivité", "Objectif", "Pilote"]
@@ -173,7 +174,8 @@ def test_everyone_opens_on_the_overview_and_nobody_can_edit_there(app_engine, wh
     assert list(budget.columns) == ["Collectivité", "Arbitré", "Réalisé", "Exécution"]
     assert budget["Collectivité"].iloc[-1] == "Total"
     assert len(_attention(at)) > 0
-    assert len(at.get("plotly_chart")) == 5
+    # The charts are in tabs: only the open one (the first) is built and drawn.
+    assert [c.key for c in at.get("plotly_chart")] == ["overview_tree"]
     for widget in EDITORS:
         assert not at.get(widget), widget
     assert {b.label for b in at.button} <= {"Se déconnecter"}
@@ -220,6 +222,64 @@ def test_collectivity_filter_changes_the_budget_and_the_address(app_engine):
     assert shown[f"Réalisé {e.year}"] == format_eur(e.budget.total.spent_cents)
     assert list(_table(at, "Exécution")["Collectivité"]) == [CAHORS, "Total"]
     assert _param(at, "collectivite") == [CAHORS]
+
+
+CHART_KEYS = {
+    "Enjeux et actions": "overview_tree",
+    "Avancement par objectif": "overview_progress",
+    "Calendrier": "overview_timeline",
+    "Budget par année": "overview_budget_chart",
+    "Indicateurs": "overview_indicators_chart",
+}
+
+
+def _charts_shown(at: AppTest) -> list[str]:
+    return [c.key for c in at.get("plotly_chart")]
+
+
+def _chart_table(at: AppTest, label: str):
+    """The table behind the chart of a tab (in the expander below the chart)."""
+    tab = next(t for t in at.tabs if t.label == label)
+    (table,) = [df.value for df in tab.dataframe]
+    return table
+
+
+def test_each_chart_tab_shows_its_chart_alone_with_its_table_and_keeps_it_in_the_address(
+    app_engine,
+):
+    at = _app(app_engine, "viewer")
+    tabs = [t.label for t in at.tabs]
+    assert tabs == list(CHART_KEYS)
+    e = _expected(app_engine)
+    for label, key in CHART_KEYS.items():
+        at.session_state["overview_chart"] = label  # what a click on the tab sends
+        at = run_app(at=at)
+        assert _charts_shown(at) == [key]
+        table = _chart_table(at, label)
+        assert len(table) > 0
+        slug = next(s for s, lab in CHART_TABS.items() if lab == label)
+        if slug == "arborescence":
+            assert "graphique" not in at.query_params  # the default tab keeps the address short
+        else:
+            assert _param(at, "graphique") == [slug]
+        if key == "overview_progress":
+            assert list(table["Objectif"]) == [
+                f"{o.code} : {o.title}" for o in e.structure.objectives
+            ]
+        if key == "overview_timeline":
+            assert len(table) == len(e.structure.actions)
+        if key == "overview_indicators_chart":
+            assert len(table) == len(e.indicator_rows)
+        # The page's figures do not depend on the open tab.
+        assert metrics(at)[f"Arbitré {e.year}"] == format_eur(e.budget.total.arbitrated_cents)
+
+
+def test_a_shared_link_opens_the_chart_tab_it_names_and_ignores_an_unknown_one(app_engine):
+    at = _app(app_engine, "viewer", graphique="calendrier")
+    assert _charts_shown(at) == ["overview_timeline"]
+    at = _app(app_engine, "viewer", graphique="inconnu")
+    assert _charts_shown(at) == ["overview_tree"]
+    assert "graphique" not in at.query_params
 
 
 def test_a_shared_link_opens_the_overview_with_its_year_and_objective(app_engine):

@@ -11,13 +11,14 @@ from tests.browser.conftest import log_in, save_artifact, wait_for_script
 from tests.conftest import TEST_PASSWORD
 
 TABLET = {"width": 1024, "height": 768}
-CHARTS = [
-    "Le plan : enjeux, objectifs et actions",
-    "Avancement par objectif",
-    "Calendrier des actions",
-    "Budget par année",
-    "Indicateurs : mesures et trajectoire vers la cible",
-]
+# Each chart tab and the title of the chart it shows (the first tab is open on arrival).
+CHARTS = {
+    "Enjeux et actions": "Le plan : enjeux, objectifs et actions",
+    "Avancement par objectif": "Avancement par objectif",
+    "Calendrier": "Calendrier des actions",
+    "Budget par année": "Budget par année",
+    "Indicateurs": "Indicateurs : mesures et trajectoire vers la cible",
+}
 CHART_DATA = "Voir les données du graphique"
 
 # Streamlit has finished the run and removed what the previous run drew and this one did not.
@@ -84,9 +85,9 @@ def _settle(page) -> None:  # noqa: ANN001
 
 
 def _wait_for_charts(page) -> None:  # noqa: ANN001
-    """Wait until the 5 plotly charts are drawn (plotly loads and draws after the run)."""
+    """Wait until the chart of the open tab is drawn (plotly loads and draws after the run)."""
     _settle(page)
-    page.wait_for_function(CHARTS_DRAWN, arg=len(CHARTS), timeout=60_000, polling=250)
+    page.wait_for_function(CHARTS_DRAWN, arg=1, timeout=60_000, polling=250)
 
 
 def _open_overview(page, url: str) -> None:  # noqa: ANN001
@@ -113,30 +114,52 @@ def _no_errors(page) -> None:  # noqa: ANN001
     assert page.dialogs == []
 
 
-def _check_charts_and_their_tables(page) -> None:  # noqa: ANN001
-    """Five charts, in order, each followed by the expander holding its figures."""
+def _open_tab(page, label: str) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name=label).click()
+    _wait_for_charts(page)
+    page.wait_for_function(
+        "(title) => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        ".some((t) => t.textContent.startsWith(title))",
+        arg=CHARTS[label],
+        timeout=60_000,
+    )
+
+
+def _check_charts_and_their_tables(page) -> list[dict]:  # noqa: ANN001
+    """Each tab, opened in turn, shows its chart alone, followed by the expander holding
+    its figures, with nothing wider than the page; returns the widths seen per tab."""
     from playwright.sync_api import expect
 
-    charts = page.evaluate(CHARTS_AND_NEXT)
-    assert len(charts) == len(CHARTS), charts
-    for chart, title in zip(charts, CHARTS, strict=True):
-        assert chart["title"].startswith(title), charts
-        assert chart["expander"] is not None, charts
-        assert CHART_DATA in chart["expander"], charts
-    expanders = page.get_by_test_id("stExpander").filter(has_text=CHART_DATA)
-    expect(expanders).to_have_count(len(CHARTS))
-    progress = expanders.nth(1)  # « Avancement par objectif »
-    progress.locator("summary").click()
-    _settle(page)
-    table = progress.get_by_test_id("stDataFrame")
-    table.wait_for(state="visible", timeout=30_000)
-    # The canvas grid keeps an accessible (visually hidden) copy of its cells.
-    grid = table.locator("[role='grid']")
-    expect(grid).to_have_attribute("aria-rowcount", "4")  # header + 3 objectives
-    expect(grid.locator("[role='gridcell']").first).to_contain_text("1 : ")
-    progress.locator("summary").click()  # closed again, for the screenshot
-    _settle(page)
-    expect(table).to_be_hidden()
+    expect(page.get_by_role("tab")).to_have_count(len(CHARTS))
+    widths = []
+    for label, title in CHARTS.items():
+        if label != "Enjeux et actions":
+            _open_tab(page, label)
+        expect(page.get_by_role("tab", name=label)).to_have_attribute("aria-selected", "true")
+        charts = page.evaluate(CHARTS_AND_NEXT)
+        assert len(charts) == 1, charts
+        assert charts[0]["title"].startswith(title), charts
+        assert charts[0]["expander"] is not None and CHART_DATA in charts[0]["expander"], charts
+        widths.append(_check_no_horizontal_scroll(page))
+        if label == "Calendrier":
+            assert "graphique=calendrier" in page.url
+            save_artifact(page, "overview-calendrier.png")
+        if label == "Avancement par objectif":
+            progress = page.get_by_test_id("stExpander").filter(has_text=CHART_DATA)
+            progress.locator("summary").click()
+            _settle(page)
+            table = progress.get_by_test_id("stDataFrame")
+            table.wait_for(state="visible", timeout=30_000)
+            # The canvas grid keeps an accessible (visually hidden) copy of its cells.
+            grid = table.locator("[role='grid']")
+            expect(grid).to_have_attribute("aria-rowcount", "4")  # header + 3 objectives
+            expect(grid.locator("[role='gridcell']").first).to_contain_text("1 : ")
+            progress.locator("summary").click()
+            _settle(page)
+            expect(table).to_be_hidden()
+    _open_tab(page, "Enjeux et actions")  # back to the first, for the screenshot
+    assert "graphique=" not in page.url
+    return widths
 
 
 def _check_no_horizontal_scroll(page) -> dict:  # noqa: ANN001

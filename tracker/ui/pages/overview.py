@@ -149,6 +149,9 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
         wanted["depuis"] = since.isoformat()
     if by_budget:
         wanted["taille"] = "credits"
+    tab = _chart_tab()
+    if tab != next(iter(CHART_TABS)):
+        wanted["graphique"] = tab
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
     return f, since, by_budget
@@ -486,22 +489,10 @@ def _tree_frame(o: Overview, by_budget: bool) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "parent", "label", "value", "health", "hover"])
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _figures(
-    url: str,
-    plan_id: int,
-    rev: int,
-    at: date,
-    f: OverviewFilter,
-    since: date | None,
-    by_budget: bool,
-) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
-    o = _overview(url, plan_id, rev, at, f, since)
-    figures: dict[str, tuple[go.Figure, pd.DataFrame]] = {}
-
+def _tree_figure(o: Overview, by_budget: bool) -> tuple[go.Figure, pd.DataFrame]:
     tree = _tree_frame(o, by_budget)
     leaves = tree[tree["health"] != ""]
-    figures["tree"] = (
+    return (
         charts.plan_tree(tree, by_budget=by_budget),
         pd.DataFrame(
             {
@@ -515,6 +506,8 @@ def _figures(
         ),
     )
 
+
+def _progress_figure(o: Overview) -> tuple[go.Figure, pd.DataFrame]:
     objectives = pd.DataFrame(
         [
             {
@@ -527,7 +520,7 @@ def _figures(
         ],
         columns=["objectif", "actions", "avancement", "attendu"],
     )
-    figures["progress"] = (
+    return (
         charts.progress_by_objective(objectives),
         objectives.rename(
             columns={
@@ -539,6 +532,8 @@ def _figures(
         ).round(1),
     )
 
+
+def _timeline_figure(o: Overview, milestones: pd.DataFrame) -> tuple[go.Figure, pd.DataFrame]:
     actions = pd.DataFrame(
         [
             {
@@ -556,10 +551,9 @@ def _figures(
         ],
         columns=["id", "code", "label", "start", "end", "health", "health_label", "dates", "title"],
     )
-    milestones = _timeline_milestones(url, plan_id, rev, at)
     milestones = milestones[milestones["code"].isin(set(actions["code"]))]
-    figures["timeline"] = (
-        charts.actions_timeline(actions, milestones, today=at),
+    return (
+        charts.actions_timeline(actions, milestones, today=o.at),
         pd.DataFrame(
             {
                 "Action": [
@@ -573,6 +567,8 @@ def _figures(
         ),
     )
 
+
+def _budget_figure(o: Overview) -> tuple[go.Figure, pd.DataFrame]:
     splits = pd.DataFrame(
         [
             {
@@ -586,10 +582,10 @@ def _figures(
         columns=["year", "requested_cents", "arbitrated_cents", "spent_cents"],
     )
     per_year = splits.groupby("year", as_index=False).sum() if not splits.empty else splits
-    budget_fig = charts.budget_per_year(splits)
-    budget_fig.update_layout(height=340)
-    figures["budget"] = (
-        budget_fig,
+    fig = charts.budget_per_year(splits)
+    fig.update_layout(height=340)
+    return (
+        fig,
         pd.DataFrame(
             {
                 "Année": per_year["year"].astype(str),
@@ -600,10 +596,11 @@ def _figures(
         ),
     )
 
+
+def _indicators_figure(o: Overview) -> tuple[go.Figure, pd.DataFrame]:
     series, table = [], []
-    details = {i.id: data.indicator_detail(i.id) for i in o.indicators}
     for i in o.indicators:
-        detail = details[i.id]
+        detail = data.indicator_detail(i.id)
         measures = pd.DataFrame(
             [{"date": m.date, "valeur": m.value} for m in detail.measurements] if detail else [],
             columns=["date", "valeur"],
@@ -634,23 +631,85 @@ def _figures(
                 "Statut": strings.indicator_status_label(i.state.status),
             }
         )
-    figures["indicators"] = (charts.indicator_multiples(series), pd.DataFrame(table))
-    # Rebuilt from their serialised form (numbers already packed as plotly sends them):
+    return charts.indicator_multiples(series), pd.DataFrame(table)
+
+
+# The charts, each in its tab: only the open tab's chart is built and sent, so the
+# page draws one chart, not five. Label shown, value kept in the address.
+CHART_TABS = {
+    "arborescence": "Enjeux et actions",
+    "avancement": "Avancement par objectif",
+    "calendrier": "Calendrier",
+    "budget": "Budget par année",
+    "indicateurs": "Indicateurs",
+}
+_TAB_KEY = "overview_chart"
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _figure(
+    name: str,
+    url: str,
+    plan_id: int,
+    rev: int,
+    at: date,
+    f: OverviewFilter,
+    since: date | None,
+    by_budget: bool,
+) -> tuple[go.Figure, pd.DataFrame]:
+    o = _overview(url, plan_id, rev, at, f, since)
+    if name == "arborescence":
+        fig, table = _tree_figure(o, by_budget)
+    elif name == "avancement":
+        fig, table = _progress_figure(o)
+    elif name == "calendrier":
+        fig, table = _timeline_figure(o, _timeline_milestones(url, plan_id, rev, at))
+    elif name == "budget":
+        fig, table = _budget_figure(o)
+    else:
+        fig, table = _indicators_figure(o)
+    # Rebuilt from its serialised form (numbers already packed as plotly sends them):
     # every later display skips that conversion.
-    return {name: (go.Figure(fig.to_dict()), frame) for name, (fig, frame) in figures.items()}
+    return go.Figure(fig.to_dict()), table
 
 
-def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> None:
-    figures = _figures(
-        get_settings().database_url,
-        plan_id,
-        context.revision(),
-        context.today(),
-        o.filters,
-        since,
-        by_budget,
-    )
+def _chart_tab() -> str:
+    """The open chart tab: the widget's state, else the address (a mailed link)."""
+    label = st.session_state.get(_TAB_KEY)
+    for name, tab_label in CHART_TABS.items():
+        if label == tab_label:
+            return name
+    wanted = st.query_params.get("graphique")
+    return wanted if wanted in CHART_TABS else next(iter(CHART_TABS))
+
+
+def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
     st.header("Le plan en graphiques")
+    chosen = _chart_tab()
+    tabs = st.tabs(
+        list(CHART_TABS.values()),
+        default=CHART_TABS[chosen],
+        key=_TAB_KEY,
+        on_change="rerun",
+    )
+    for (name, _), tab in zip(CHART_TABS.items(), tabs, strict=True):
+        if tab.open is False:
+            continue
+        fig, table = _figure(
+            name,
+            get_settings().database_url,
+            o.plan_id,
+            context.revision(),
+            context.today(),
+            o.filters,
+            since,
+            by_budget,
+        )
+        with tab:
+            _CHART_RENDERERS[name](o, fig, table, by_budget)
+
+
+def _show_tree(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
     st.radio(
         "Taille des rectangles",
         ["equal", "budget"],
@@ -662,7 +721,6 @@ def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> N
         horizontal=True,
         key="overview_size",
     )
-    fig, table = figures["tree"]
     chart_with_table(
         fig,
         table,
@@ -674,11 +732,15 @@ def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> N
         "● terminée, ✕ arrêtée."
         + (" Les actions sans crédit arbitré cette année n'apparaissent pas." if by_budget else "")
     )
-    fig, table = figures["progress"]
+
+
+def _show_progress(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
     chart_with_table(
         fig, table, key="overview_progress", alt="Avancement réel et attendu de chaque objectif."
     )
-    fig, table = figures["timeline"]
+
+
+def _show_timeline(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
     st.plotly_chart(
         fig,
         key="overview_timeline",
@@ -695,20 +757,33 @@ def _charts(plan_id: int, o: Overview, since: date | None, by_budget: bool) -> N
         custom = point.get("customdata")
         if custom and str(custom[0]).isdigit():
             _open_action(int(custom[0]))
-    fig, table = figures["budget"]
+
+
+def _show_budget(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
     chart_with_table(
         fig,
         table,
         key="overview_budget_chart",
         alt="Crédits demandés, arbitrés et réalisés par année.",
     )
-    fig, table = figures["indicators"]
+
+
+def _show_indicators(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
     chart_with_table(
         fig,
         table,
         key="overview_indicators_chart",
         alt="Chaque indicateur : ses mesures et sa trajectoire vers la cible.",
     )
+
+
+_CHART_RENDERERS = {
+    "arborescence": _show_tree,
+    "avancement": _show_progress,
+    "calendrier": _show_timeline,
+    "budget": _show_budget,
+    "indicateurs": _show_indicators,
+}
 
 
 def render() -> None:
@@ -746,4 +821,4 @@ def render() -> None:
         _budget(o)
     with cols[1]:
         _indicators_behind(o)
-    _charts(plan_id, o, since, by_budget)
+    _charts(o, since, by_budget)
