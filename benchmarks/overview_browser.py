@@ -1,21 +1,29 @@
 """Overview load time in a real browser, against a minimal page served the same way.
 
-    python benchmarks/overview_browser.py [--runs 10]
+    python benchmarks/overview_browser.py [--scale smoke|full] [--runs 7]
 
-Two `streamlit run` servers on loopback ports: the baseline (benchmarks/minimal_app.py,
+`streamlit run` servers on loopback ports: the baseline (benchmarks/minimal_app.py,
 one plotly bar chart and one 19-row table) and the app on a fresh SQLite database
 with the example plan, where a viewer logs in once. Chromium (Debian's, at
 /usr/bin/chromium) then reloads each page in turn (interleaved, the page brought to
 the front first) and the time is measured from the reload to a finished page: the
 script has stopped running and every plotly chart has drawn its SVG (1 on the
-baseline, 5 on the overview). Caches are warm after the first load, as for every
-user after the first. Medians are printed with the overview/baseline ratio.
+baseline; 1 on the overview too, whose five charts sit in tabs and only the open one
+is drawn). Caches are warm after the first load, as for every user after the first.
+Medians are printed with the overview/baseline ratio.
+
+Then the time to open each chart tab of the overview (a click on the tab, until the
+script has stopped and that tab's chart is drawn) is printed, for information: it is a
+rerun of the page, not a reload, so it has no baseline of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import time
+from dataclasses import dataclass
 
 from common import (
     MINIMAL_APP,
@@ -33,53 +41,121 @@ from common import (
 )
 from playwright.sync_api import sync_playwright
 
-OVERVIEW_CHARTS = 5
+OVERVIEW_CHARTS = 1
+# Each chart tab, and how the title of its chart starts.
+TABS = {
+    "Avancement par objectif": "Avancement par objectif",
+    "Calendrier": "Calendrier des actions",
+    "Budget par année": "Budget par année",
+    "Indicateurs": "Indicateurs : mesures",
+}
+FIRST_TAB = ("Enjeux et actions", "Le plan : enjeux")
+BASELINE = "baseline"
 
 
-def measure(runs: int) -> list[Row]:
-    _, env = temp_database()
-    os.environ.update(env)
-    password = create_viewer()
-    with (
-        streamlit_server(MINIMAL_APP, env) as (_, baseline_url),
-        streamlit_server("dashboard.py", env) as (_, app_url),
-        sync_playwright() as pw,
-        chromium(pw) as browser,
-    ):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        baseline = context.new_page()
+@dataclass
+class App:
+    """One app server to measure: its database (environment) and the address opened."""
+
+    name: str
+    env: dict[str, str]
+    query: str = ""  # e.g. "?plan=12"
+    password: str = ""
+
+
+def _open_tab(page, label: str, title: str) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name=label).click()
+    page.wait_for_function(
+        "(title) => { const plots = [...document.querySelectorAll('.js-plotly-plot')];"
+        " return plots.length === 1 && plots[0].querySelector('svg.main-svg')"
+        " && (plots[0].querySelector('.gtitle') || {}).textContent?.startsWith(title); }",
+        arg=title,
+        timeout=120_000,
+    )
+    wait_finished(page, 1)
+
+
+def _tab_time(page, label: str) -> float:  # noqa: ANN001
+    """Seconds from a click on a chart tab to its chart drawn (the page left on the first)."""
+    start = time.perf_counter()
+    _open_tab(page, label, TABS[label])
+    elapsed = time.perf_counter() - start
+    _open_tab(page, *FIRST_TAB)
+    return elapsed
+
+
+def reload_times(apps: list[App], runs: int, tabs: bool = False) -> dict[str, list[float]]:
+    """Reload times of the baseline page and of each app's overview, interleaved.
+
+    With ``tabs``, also the time to open each chart tab of the first app."""
+    with contextlib.ExitStack() as stack:
+        _, baseline_url = stack.enter_context(streamlit_server(MINIMAL_APP, {}))
+        urls = {
+            app.name: stack.enter_context(streamlit_server("dashboard.py", app.env))[1]
+            for app in apps
+        }
+        pw = stack.enter_context(sync_playwright())
+        browser = stack.enter_context(chromium(pw))
+        baseline = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         baseline.goto(baseline_url)
         wait_finished(baseline, 1)
-        app = context.new_page()
-        log_in(app, app_url, "lecteur", password)
-        wait_finished(app, OVERVIEW_CHARTS)
-        times = interleaved(
-            {
-                "baseline": lambda: reload_time(baseline, 1),
-                "overview": lambda: reload_time(app, OVERVIEW_CHARTS),
-            },
-            runs,
-            warmup=2,
-        )
-    base = median(times["baseline"]) * 1000
+        pages = {}
+        for app in apps:
+            # One browser context per app: each keeps its own session cookie.
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            log_in(page, urls[app.name], "lecteur", app.password)
+            if app.query:
+                page.goto(urls[app.name] + "/" + app.query)
+            page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=120_000)
+            wait_finished(page, OVERVIEW_CHARTS)
+            pages[app.name] = page
+        measures = {BASELINE: lambda: reload_time(baseline, 1)}
+        for name, page in pages.items():
+            measures[name] = lambda page=page: reload_time(page, OVERVIEW_CHARTS)
+        times = interleaved(measures, runs, warmup=2)
+        if tabs:
+            first = pages[apps[0].name]
+            times |= interleaved(
+                {label: (lambda label=label: _tab_time(first, label)) for label in TABS},
+                runs,
+                warmup=1,
+            )
+    return times
+
+
+def example_app() -> App:
+    _, env = temp_database()
+    os.environ.update(env)
+    return App("exemple", env, password=create_viewer())
+
+
+def measure(scale: str = "full", runs: int = 7) -> list[Row]:
+    times = reload_times([example_app()], runs, tabs=True)
+    base = median(times[BASELINE]) * 1000
     return [
         Row("Page minimale : 1 graphique, 1 tableau (référence)", base, baseline=base),
         Row(
             "Vue d'ensemble, plan d'exemple, lecteur",
-            median(times["overview"]) * 1000,
+            median(times["exemple"]) * 1000,
             baseline=base,
             target="≤ 1,5",
+        ),
+        *(
+            Row(f"Ouverture de l'onglet « {label} » (clic → graphique dessiné)", median(v) * 1000)
+            for label, v in times.items()
+            if label in TABS
         ),
     ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--scale", choices=["smoke", "full"], default="full")
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     print_table(
         f"Rechargement dans Chromium jusqu'à la page finie (médiane de {args.runs})",
-        measure(args.runs),
+        measure(args.scale, args.runs),
     )
     return 0
 
