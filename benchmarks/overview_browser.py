@@ -61,6 +61,7 @@ class App:
     env: dict[str, str]
     query: str = ""  # e.g. "?plan=12"
     password: str = ""
+    login: str = "lecteur"
 
 
 def _open_tab(page, label: str, title: str) -> None:  # noqa: ANN001
@@ -103,7 +104,7 @@ def reload_times(apps: list[App], runs: int, tabs: bool = False) -> dict[str, li
         for app in apps:
             # One browser context per app: each keeps its own session cookie.
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            log_in(page, urls[app.name], "lecteur", app.password)
+            log_in(page, urls[app.name], app.login, app.password)
             if app.query:
                 page.goto(urls[app.name] + "/" + app.query)
             page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=120_000)

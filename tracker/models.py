@@ -360,7 +360,9 @@ class BudgetLine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     action_id: int = _fk("action.id")
-    year: int = Field(index=True)
+    # No index on year alone: it led the planner to every plan's lines of a year;
+    # the unique key (action_id, year, ...) serves the per-plan queries.
+    year: int
     collectivity_id: int = _fk("collectivity.id", ondelete="RESTRICT")
     section: BudgetSection = Field(sa_column=_enum_column(BudgetSection, "section"))
     requested_cents: int = Field(default=0, sa_column=_money_column())
@@ -451,6 +453,8 @@ class IndicatorAction(SQLModel, table=True):
     """Which actions an indicator measures (many to many)."""
 
     __tablename__ = "indicator_action"
+    # The primary key starts with indicator_id: this serves « the indicators of an action ».
+    __table_args__ = (sa.Index("ix_indicator_action_action_id", "action_id"),)
 
     indicator_id: int = Field(
         sa_column=sa.Column(
@@ -637,7 +641,12 @@ class AuditEntry(SQLModel, table=True):
     """One changed field: who, when, which entity, old value -> new value."""
 
     __tablename__ = "audit_entry"
-    __table_args__ = (sa.Index("ix_audit_entry_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_entry_entity", "entity", "entity_id"),
+        # An action's past statuses (overview, « depuis le dernier comité »): the
+        # same cost whatever the number of plans in the database.
+        sa.Index("ix_audit_entry_action_field", "action_id", "entity", "field", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

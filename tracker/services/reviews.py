@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Bundle
 from sqlmodel import Session, select
 
 from tracker.errors import ConflictError, NotFoundError, ValidationError
@@ -204,6 +205,18 @@ def _codes(session: Session, plan_id: int) -> tuple[dict[int, str], dict[int, st
     return dict(objectives), dict(actions)
 
 
+def _decisions_with_reviews(plan_id: int):  # noqa: ANN202
+    """Each decision of the plan with its review's id, title and date: only these
+    columns, not the whole review, whose snapshot (the whole plan, as JSON) would be
+    decoded again for every decision row."""
+    return (
+        select(Decision, Bundle("review", Review.id, Review.title, Review.date))
+        .join(Review, Review.id == Decision.review_id)
+        .where(Review.plan_id == plan_id)
+        .order_by(Review.date, Decision.id)
+    )
+
+
 def decision_rows(session: Session, plan_id: int) -> list[dict[str, Any]]:
     """Every decision of the plan, as JSON rows (for snapshots and reports)."""
     objectives = dict(
@@ -215,12 +228,7 @@ def decision_rows(session: Session, plan_id: int) -> list[dict[str, Any]]:
         session.execute(sa.select(Action.id, Action.code).where(Action.plan_id == plan_id)).all()
     )
     rows = []
-    for d, review in session.exec(
-        select(Decision, Review)
-        .join(Review, Review.id == Decision.review_id)
-        .where(Review.plan_id == plan_id)
-        .order_by(Review.date, Decision.id)
-    ):
+    for d, review in session.exec(_decisions_with_reviews(plan_id)):
         rows.append(
             {
                 "id": d.id,
@@ -588,12 +596,7 @@ def decisions(session: Session, plan_id: int, at: date) -> list[DecisionView]:
             and d.due_date < at
             and DecisionStatus(d.status) in OPEN_DECISIONS,
         )
-        for d, r in session.exec(
-            select(Decision, Review)
-            .join(Review, Review.id == Decision.review_id)
-            .where(Review.plan_id == plan_id)
-            .order_by(Review.date, Decision.id)
-        )
+        for d, r in session.exec(_decisions_with_reviews(plan_id))
     ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from tracker import charts, db
@@ -15,6 +16,7 @@ from tracker.io.budget_export import finance_workbook
 from tracker.io.parsing import CellError, parse_amount_cents, parse_date
 from tracker.models import BudgetSection
 from tracker.services import budgets
+from tracker.services import plans as plan_service
 from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.strings import SECTION_LABELS
@@ -55,9 +57,113 @@ def _period(
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _finance_export(url: str, plan_id: int, rev: int) -> bytes:
-    """The finance workbook, built once per data change (not on every rerun)."""
+    """The finance workbook, built when its button is clicked, once per data change (not
+    on every run after a save: on a plan of 500 actions it takes seconds)."""
     with db.session_scope(db.get_engine(url)) as session:
         return finance_workbook(session, plan_id)
+
+
+# Tables and charts below are built once per data change and choice, and shared by
+# every session without a copy (st.cache_resource; nothing mutates them), as on the
+# overview: formatting every amount and building the plotly figures took most of
+# each run (benchmarks/pages.py). Arguments named with a leading underscore are not
+# part of the key: they follow from the others.
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _year_table(
+    url: str,
+    plan_id: int,
+    year: int,
+    rev: int,
+    collectivity: str | None,
+    section: BudgetSection | None,
+    objective: str | None,
+    _titles: dict[str, str],
+) -> pd.DataFrame:
+    return year_table(_year(url, plan_id, year, rev, collectivity, section, objective), _titles)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _period_charts(
+    url: str,
+    plan_id: int,
+    rev: int,
+    at: date,
+    objective: str | None,
+    by_collectivity: bool,
+    _structure: plan_service.PlanStructure,
+) -> list[tuple[go.Figure, pd.DataFrame, str, str]]:
+    """The period's charts, each with its table, key and description."""
+    splits, per_objective, per_action = _period(url, plan_id, rev, objective)
+    titles = {o.code: o.title for o in _structure.objectives}
+    frame = pd.DataFrame(
+        [
+            {
+                "year": s.year,
+                "collectivity": s.collectivity,
+                "requested_cents": s.totals.requested_cents,
+                "arbitrated_cents": s.totals.arbitrated_cents,
+                "spent_cents": s.totals.spent_cents,
+            }
+            for s in splits
+        ]
+    )
+    per_year = frame.groupby(
+        ["year", "collectivity"] if by_collectivity else ["year"], as_index=False
+    ).sum(numeric_only=True)
+    objectives = pd.DataFrame(
+        [
+            {
+                "objective": f"{code}. {titles.get(code, '')}",
+                "arbitrated_cents": v.arbitrated_cents,
+                "spent_cents": v.spent_cents,
+            }
+            for code, v in per_objective.items()
+        ]
+    )
+    progress = {a.code: (a.title, a.state.progress) for a in _structure.actions}
+    scatter = pd.DataFrame(
+        [
+            {
+                "code": code,
+                "title": progress[code][0],
+                "progress": progress[code][1],
+                "execution": round(totals.execution, 1),
+            }
+            for code, totals in per_action.items()
+            if totals.execution is not None and code in progress
+        ],
+        columns=["code", "title", "progress", "execution"],
+    )
+    return [
+        (
+            charts.budget_per_year(per_year, by_collectivity=by_collectivity),
+            _period_table(splits),
+            "budget_per_year",
+            "Montants demandés, arbitrés et réalisés par année.",
+        ),
+        (
+            charts.budget_per_objective(objectives),
+            objectives.assign(
+                Arbitré=objectives["arbitrated_cents"].map(format_eur),
+                Réalisé=objectives["spent_cents"].map(format_eur),
+            )[["objective", "Arbitré", "Réalisé"]].rename(columns={"objective": "Objectif"}),
+            "budget_per_objective",
+            "Arbitré et réalisé par objectif sur la période.",
+        ),
+        (
+            charts.execution_vs_progress(scatter),
+            scatter.rename(
+                columns={
+                    "code": "Code",
+                    "title": "Action",
+                    "progress": "Avancement (%)",
+                    "execution": "Crédits arbitrés dépensés (%)",
+                }
+            ),
+            "budget_execution",
+            "Part des crédits dépensés et avancement, par action.",
+        ),
+    ]
 
 
 def _money_row(label: str, t: budgets.Totals, **extra) -> dict:
@@ -126,10 +232,10 @@ def _editor(plan_id: int, year: int, closed: bool) -> None:
         st.info(budgets.frozen_message(year))
     structure = data.plan_structure(plan_id)
     action_ids = {a.code: a.id for a in structure.actions}
-    with db.session_scope(context.engine()) as session:
-        lines = budgets.year_lines(session, plan_id, year)
     key = f"budget_base_{plan_id}_{year}"
-    if key not in st.session_state:
+    if key not in st.session_state:  # the lines are read once, when the editor opens
+        with db.session_scope(context.engine()) as session:
+            lines = budgets.year_lines(session, plan_id, year)
         st.session_state[key] = pd.DataFrame(
             [
                 {
@@ -385,85 +491,22 @@ def render() -> None:
     if not year_data.rows:
         st.info(f"Aucune ligne budgétaire pour {year} avec ces filtres.")
     else:
-        table = year_table(year_data, titles)
+        table = _year_table(url, plan_id, year, rev, collectivity, section, objective, titles)
         st.dataframe(
             table, hide_index=True, key="budget_year_table", height=38 + 35 * min(len(table), 30)
         )
         st.caption("Cofinancement : total des cofinancements de l'action, toutes années.")
 
-    splits, per_objective, per_action = _period(url, plan_id, rev, objective)
+    splits, _, _ = _period(url, plan_id, rev, objective)
     st.header(f"Sur toute la période ({structure.first_year}-{structure.last_year})")
     if not splits:
         st.info("Aucune ligne budgétaire dans ce plan.")
     else:
         by_collectivity = st.toggle("Détailler par collectivité", key="budget_by_collectivity")
-        frame = pd.DataFrame(
-            [
-                {
-                    "year": s.year,
-                    "collectivity": s.collectivity,
-                    "requested_cents": s.totals.requested_cents,
-                    "arbitrated_cents": s.totals.arbitrated_cents,
-                    "spent_cents": s.totals.spent_cents,
-                }
-                for s in splits
-            ]
-        )
-        per_year = frame.groupby(
-            ["year", "collectivity"] if by_collectivity else ["year"], as_index=False
-        ).sum(numeric_only=True)
-        chart_with_table(
-            charts.budget_per_year(per_year, by_collectivity=by_collectivity),
-            _period_table(splits),
-            key="budget_per_year",
-            alt="Montants demandés, arbitrés et réalisés par année.",
-        )
-        objectives = pd.DataFrame(
-            [
-                {
-                    "objective": f"{code}. {titles.get(code, '')}",
-                    "arbitrated_cents": v.arbitrated_cents,
-                    "spent_cents": v.spent_cents,
-                }
-                for code, v in per_objective.items()
-            ]
-        )
-        chart_with_table(
-            charts.budget_per_objective(objectives),
-            objectives.assign(
-                Arbitré=objectives["arbitrated_cents"].map(format_eur),
-                Réalisé=objectives["spent_cents"].map(format_eur),
-            )[["objective", "Arbitré", "Réalisé"]].rename(columns={"objective": "Objectif"}),
-            key="budget_per_objective",
-            alt="Arbitré et réalisé par objectif sur la période.",
-        )
-        progress = {a.code: (a.title, a.state.progress) for a in structure.actions}
-        scatter = pd.DataFrame(
-            [
-                {
-                    "code": code,
-                    "title": progress[code][0],
-                    "progress": progress[code][1],
-                    "execution": round(totals.execution, 1),
-                }
-                for code, totals in per_action.items()
-                if totals.execution is not None and code in progress
-            ],
-            columns=["code", "title", "progress", "execution"],
-        )
-        chart_with_table(
-            charts.execution_vs_progress(scatter),
-            scatter.rename(
-                columns={
-                    "code": "Code",
-                    "title": "Action",
-                    "progress": "Avancement (%)",
-                    "execution": "Crédits arbitrés dépensés (%)",
-                }
-            ),
-            key="budget_execution",
-            alt="Part des crédits dépensés et avancement, par action.",
-        )
+        for fig, table, key, alt in _period_charts(
+            url, plan_id, rev, context.today(), objective, by_collectivity, structure
+        ):
+            chart_with_table(fig, table, key=key, alt=alt)
 
     st.header("Alertes")
     alerts = data.budget_alerts(plan_id)
@@ -490,10 +533,9 @@ def render() -> None:
         )
 
     st.header("Export pour les finances")
-    content = _finance_export(url, plan_id, rev)
     st.download_button(
         "Télécharger le budget (.xlsx)",
-        content,
+        lambda: _finance_export(url, plan_id, rev),
         file_name="budget.xlsx",
         mime=XLSX,
         key="budget_export",

@@ -3,9 +3,11 @@ since the previous one, and the decisions followed up from one to the next."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from tracker import charts, db, strings
@@ -231,146 +233,156 @@ def _comparison(plan_id: int, reviews: list[dict]) -> None:
         index=len(after_options) - 1,
         format_func=lambda i: "Aujourd'hui (le plan tel qu'il est)" if i == NOW else choices[i],
     )
-    before = next(r["snapshot"] for r in closed if r["id"] == before_id)
-    if after_id == NOW:
-        after = _current_snapshot(
-            get_settings().database_url, plan_id, context.revision(), context.today()
+    show_comparison(
+        _comparison_view(
+            get_settings().database_url,
+            plan_id,
+            context.revision(),
+            before_id,
+            after_id,
+            context.today(),
         )
-    else:
-        after = next(r["snapshot"] for r in closed if r["id"] == after_id)
-    show_comparison(review_service.compare(before, after), after)
+    )
 
 
-def show_comparison(c: Comparison, after: dict) -> None:
+@dataclass(frozen=True)
+class ComparisonView:
+    """What changed between two snapshots, with the chart and tables the page shows."""
+
+    comparison: Comparison
+    figure: go.Figure | None
+    summary: pd.DataFrame
+    objectives: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    milestones: pd.DataFrame | None = None
+    budget: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
+    decisions: pd.DataFrame | None = None
+
+
+# Built once per data change and choice of committees, and shared by every session
+# without a copy (st.cache_resource; nothing mutates it): on a plan of 500 actions,
+# comparing and formatting the changes took more than a second on every run.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _comparison_view(
+    url: str, plan_id: int, rev: int, before_id: int, after_id: int, at: date
+) -> ComparisonView:
+    snapshots = {r["id"]: r["snapshot"] for r in _reviews(url, plan_id, rev) if r["snapshot"]}
+    after = _current_snapshot(url, plan_id, rev, at) if after_id == NOW else snapshots[after_id]
+    return comparison_view(review_service.compare(snapshots[before_id], after), after)
+
+
+def comparison_view(c: Comparison, after: dict) -> ComparisonView:
+    """The chart and tables of a comparison (``after``: the later snapshot)."""
+    summary = change_counts(c)
+    titles = {o["code"]: o["title"] for o in after["objectives"]}
+    objectives = [
+        (
+            f"{code} : {titles.get(code, '')}",
+            pd.DataFrame(
+                [
+                    {
+                        "Action": f"{ch.code} — {ch.title}",
+                        "Quoi": change_label(ch.field),
+                        "Avant": change_value(ch.field, ch.old),
+                        "Après": change_value(ch.field, ch.new),
+                    }
+                    for ch in items
+                ]
+            ),
+        )
+        for code, items in sorted(c.by_objective.items())
+    ]
+    milestones = [
+        {
+            "Action": m["action"],
+            "Jalon": m["title"],
+            "Échéance": format_date(date.fromisoformat(m["due"])) if m["due"] else "",
+            "Changement": done_text(m),
+        }
+        for m in c.completed_milestones
+    ] + [
+        {
+            "Action": m["action"],
+            "Jalon": m["title"],
+            "Échéance": format_date(date.fromisoformat(m["due"])),
+            "Changement": "passé en retard",
+        }
+        for m in c.newly_late_milestones
+    ]
+    budget = [
+        {"Année": year, "Montant": what, "Avant": format_eur(old), "Après": format_eur(new)}
+        for year, what, old, new in c.budget
+    ]
+    indicators = [
+        {
+            "Indicateur": f"{new['code']} — {new['name']}",
+            "Avant": (
+                f"{format_value(old['value'], new['unit'])} "
+                f"({format_date(date.fromisoformat(old['date']))})"
+            )
+            if old and old.get("date")
+            else "–",
+            "Après": f"{format_value(new['value'], new['unit'])} "
+            f"({format_date(date.fromisoformat(new['date']))})",
+            "Statut": strings.indicator_status_label(new["status"]),
+        }
+        for old, new in c.indicators
+    ]
+    decisions = [
+        {"Décision": d["text"], "Changement": "ouverte", "Comité": d["review_title"]}
+        for d in c.decisions_opened
+    ] + [
+        {
+            "Décision": d["text"],
+            "Changement": strings.DECISION_STATUS_LABELS[DecisionStatus(d["status"])],
+            "Comité": d["review_title"],
+        }
+        for d in c.decisions_closed
+    ]
+
+    def table(rows: list[dict]) -> pd.DataFrame | None:
+        return pd.DataFrame(rows) if rows else None
+
+    return ComparisonView(
+        comparison=c,
+        figure=None if c.empty else charts.changes_summary(summary),
+        summary=summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"}),
+        objectives=objectives,
+        milestones=table(milestones),
+        budget=table(budget),
+        indicators=table(indicators),
+        decisions=table(decisions),
+    )
+
+
+def show_comparison(view: ComparisonView) -> None:
     """The changes between two snapshots: grouped by objective, with a compact chart."""
+    c = view.comparison
     st.caption(f"Du {format_date(c.before_at)} au {format_date(c.after_at)}.")
     if c.empty:
         st.success("Aucun changement entre ces deux dates.")
         return
-    titles = {o["code"]: o["title"] for o in after["objectives"]}
-    counts = pd.DataFrame(
-        [
-            {
-                "objectif": f"{code} : {titles.get(code, '')}",
-                "changements": len(items),
-            }
-            for code, items in sorted(c.by_objective.items())
-        ],
-        columns=["objectif", "changements"],
-    )
-    summary = change_counts(c)
     chart_with_table(
-        charts.changes_summary(summary),
-        summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"}),
+        view.figure,
+        view.summary,
         key="reviews_changes_chart",
         alt="Nombre de changements de chaque sorte depuis le comité choisi.",
     )
-    if c.actions:
+    if view.objectives:
         st.subheader("Actions, par objectif")
-        for _, row in counts.iterrows():
-            st.markdown(f"**Objectif {row['objectif']}**")
-            code = row["objectif"].split(" : ")[0]
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "Action": f"{ch.code} — {ch.title}",
-                            "Quoi": change_label(ch.field),
-                            "Avant": change_value(ch.field, ch.old),
-                            "Après": change_value(ch.field, ch.new),
-                        }
-                        for ch in c.by_objective[code]
-                    ]
-                ),
-                hide_index=True,
-                key=f"reviews_changes_{code}",
-            )
-    if c.completed_milestones or c.newly_late_milestones:
-        st.subheader("Jalons")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Action": m["action"],
-                        "Jalon": m["title"],
-                        "Échéance": format_date(date.fromisoformat(m["due"])) if m["due"] else "",
-                        "Changement": done_text(m),
-                    }
-                    for m in c.completed_milestones
-                ]
-                + [
-                    {
-                        "Action": m["action"],
-                        "Jalon": m["title"],
-                        "Échéance": format_date(date.fromisoformat(m["due"])),
-                        "Changement": "passé en retard",
-                    }
-                    for m in c.newly_late_milestones
-                ]
-            ),
-            hide_index=True,
-            key="reviews_changes_milestones",
-        )
-    if c.budget:
-        st.subheader("Budget")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Année": year,
-                        "Montant": what,
-                        "Avant": format_eur(old),
-                        "Après": format_eur(new),
-                    }
-                    for year, what, old, new in c.budget
-                ]
-            ),
-            hide_index=True,
-            key="reviews_changes_budget",
-        )
-    if c.indicators:
-        st.subheader("Indicateurs : nouvelles mesures")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Indicateur": f"{new['code']} — {new['name']}",
-                        "Avant": (
-                            f"{format_value(old['value'], new['unit'])} "
-                            f"({format_date(date.fromisoformat(old['date']))})"
-                        )
-                        if old and old.get("date")
-                        else "–",
-                        "Après": f"{format_value(new['value'], new['unit'])} "
-                        f"({format_date(date.fromisoformat(new['date']))})",
-                        "Statut": strings.indicator_status_label(new["status"]),
-                    }
-                    for old, new in c.indicators
-                ]
-            ),
-            hide_index=True,
-            key="reviews_changes_indicators",
-        )
-    if c.decisions_opened or c.decisions_closed:
-        st.subheader("Décisions")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {"Décision": d["text"], "Changement": "ouverte", "Comité": d["review_title"]}
-                    for d in c.decisions_opened
-                ]
-                + [
-                    {
-                        "Décision": d["text"],
-                        "Changement": strings.DECISION_STATUS_LABELS[DecisionStatus(d["status"])],
-                        "Comité": d["review_title"],
-                    }
-                    for d in c.decisions_closed
-                ]
-            ),
-            hide_index=True,
-            key="reviews_changes_decisions",
-        )
+        for label, table in view.objectives:
+            st.markdown(f"**Objectif {label}**")
+            code = label.split(" : ")[0]
+            st.dataframe(table, hide_index=True, key=f"reviews_changes_{code}")
+    for title, table, key in (
+        ("Jalons", view.milestones, "reviews_changes_milestones"),
+        ("Budget", view.budget, "reviews_changes_budget"),
+        ("Indicateurs : nouvelles mesures", view.indicators, "reviews_changes_indicators"),
+        ("Décisions", view.decisions, "reviews_changes_decisions"),
+    ):
+        if table is not None:
+            st.subheader(title)
+            st.dataframe(table, hide_index=True, key=key)
 
 
 def _report_buttons(plan_id: int, review_id: int) -> None:

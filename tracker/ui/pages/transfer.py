@@ -27,20 +27,22 @@ _PENDING = "import_pending"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# The plan's workbook and its open data are built when their button is clicked (and
+# kept until the next data change), not on every page run after a save: on a plan of
+# 500 actions they take seconds (benchmarks/pages.py).
 @st.cache_data(max_entries=8, show_spinner=False)
-def _export(url: str, plan_id: int, rev: int) -> tuple[str, bytes]:
+def _export(url: str, plan_id: int, rev: int) -> bytes:
     with db.session_scope(db.get_engine(url)) as session:
         data, versions = plan_service.plan_data(session, plan_id)
-    return data.name, workbook_bytes(data, versions)
+    return workbook_bytes(data, versions)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _open_data(url: str, plan_id: int, rev: int, today: date) -> tuple[str, bytes]:
+def _open_data(url: str, plan_id: int, rev: int, today: date) -> bytes:
     with db.session_scope(db.get_engine(url)) as session:
         names = read_settings(session).open_data_pilot_names
-        plan = plan_service.get_plan(session, plan_id)
         files = opendata.open_data_files(session, plan_id, include_pilot_names=names, at=today)
-        return opendata.slug(plan.name), opendata.open_data_zip(files)
+        return opendata.open_data_zip(files)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -176,11 +178,12 @@ def render() -> None:
     plan_id = context.selected_plan_id()
     st.header("Exporter")
     cols = st.columns(2)
+    url, rev, today = get_settings().database_url, context.revision(), context.today()
+    name = next((n for i, n, _example in context.plan_choices() if i == plan_id), "")
     if plan_id is not None:
-        name, content = _export(get_settings().database_url, plan_id, context.revision())
         cols[0].download_button(
             "Télécharger le plan (.xlsx)",
-            content,
+            lambda: _export(url, plan_id, rev),
             file_name="plan.xlsx",
             mime=XLSX,
             key="export_plan",
@@ -201,13 +204,10 @@ def render() -> None:
             "datapackage.json (Frictionless Data), sous Licence Ouverte 2.0. Aucune donnée "
             "personnelle : ni comptes, ni noms des pilotes (sauf réglage contraire)."
         )
-        slug, archive = _open_data(
-            get_settings().database_url, plan_id, context.revision(), context.today()
-        )
         st.download_button(
             "Télécharger les données ouvertes (.zip)",
-            archive,
-            file_name=f"{slug}.zip",
+            lambda: _open_data(url, plan_id, rev, today),
+            file_name=f"{opendata.slug(name)}.zip",
             mime="application/zip",
             key="export_open_data",
         )
