@@ -1,5 +1,11 @@
 """Shared fixtures: a migrated database per test, on SQLite and (when
-TEST_DATABASE_URL is set) on PostgreSQL, and the example plan loaded in it."""
+TEST_DATABASE_URL is set) on PostgreSQL, and the example plan loaded in it.
+
+The suite runs on every core with pytest-xdist (``-n auto`` in pyproject.toml):
+each worker is a separate process with its own temporary folder and, on
+PostgreSQL, its own database (see ``PG_URL``). ``python -m pytest -n0`` runs in
+one process (for ``--pdb``, or to read a single test's output more easily).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from tracker import db
 from tracker.io.example import load_example
@@ -19,8 +25,60 @@ from tracker.services import users
 from tracker.settings import normalise_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+# "gw0", "gw1"... in a pytest-xdist worker; None in a single-process run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_database_url(url: str | None) -> str | None:
+    """The database this process tests on: TEST_DATABASE_URL itself, or under
+    pytest-xdist a sibling database per worker (``tracker_test_gw0``...), since the
+    fixtures below drop the schema and truncate every table between tests."""
+    if not url or not XDIST_WORKER:
+        return url
+    parsed = make_url(normalise_database_url(url))
+    return parsed.set(database=f"{parsed.database}_{XDIST_WORKER}").render_as_string(
+        hide_password=False
+    )
+
+
+PG_URL = _worker_database_url(os.environ.get("TEST_DATABASE_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+# Test files whose module-scoped fixture is expensive (the committee's PDF report, an
+# app database prepared as on first start): under pytest-xdist their tests go to one
+# worker, so the fixture is built once. Only a matter of time, never of correctness.
+SHARED_SETUP_MODULES = {
+    "tests/test_report.py",
+    "tests/test_page_overview.py",
+    "tests/test_page_indicators.py",
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without the plugin
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN001, ANN201
+    """``--dist load`` (the default with ``-n``): tests handed out one by one to the
+    first free worker, except two kinds handed to one worker as one batch.
+
+    - The browser tests: they run one after the other, with one Chromium, and
+      never two Streamlit servers and two browsers at once on CI's two cores.
+    - The tests of each file in SHARED_SETUP_MODULES.
+
+    Batches are made from the tests' ids, which stay as they are (the marks of
+    ``--dist loadgroup`` append ``@group`` to them, which breaks ``--lf``).
+    """
+    if config.getvalue("dist") != "load":
+        return None  # --dist loadfile, worksteal...: as asked
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedSetupTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("tests/browser/"):
+                return "tests/browser"
+            return path if path in SHARED_SETUP_MODULES else nodeid
+
+    return SharedSetupTogether(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +101,35 @@ def _reset_postgres_schema(url: str) -> Engine:
     return engine
 
 
+def _create_worker_database(url: str) -> None:
+    """Create this worker's database (kept afterwards, like TEST_DATABASE_URL's own),
+    connected to TEST_DATABASE_URL's database: the role needs CREATEDB."""
+    name = make_url(url).database
+    admin = db.make_engine(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            found = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if found is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.DBAPIError as error:
+        pytest.fail(
+            f"Impossible de créer la base de test {name} du processus {XDIST_WORKER} : "
+            "le rôle doit avoir le droit CREATEDB (sinon, lancer les tests dans un seul "
+            f"processus : python -m pytest -n0).\n{error}"
+        )
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
-    """The PostgreSQL test database, emptied and migrated once per run."""
+    """The PostgreSQL test database, emptied and migrated once per run (per worker)."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL n'est pas défini")
+    if XDIST_WORKER:
+        _create_worker_database(PG_URL)
     engine = _reset_postgres_schema(normalise_database_url(PG_URL))
     db.upgrade_database(engine)
     yield engine

@@ -31,8 +31,16 @@ def test_request_arbitrate_close_and_refuse_a_later_change(seeded_server, page):
     # The first action of the list (1.1), Ville de Cahors, investissement: a new 2026 line.
     _save_line(page, "150 000", "120 000,50 €")
     page.get_by_text("Ligne 1.1 2026 enregistrée.").wait_for(timeout=30_000)
+    wait_for_script(page)
+    # The per-year chart is redrawn with the new amounts (plotly draws after the run).
+    page.wait_for_function(
+        "(before) => { const chart = document.querySelector('.js-plotly-plot .main-svg');"
+        " return chart !== null && chart.innerHTML !== before; }",
+        arg=before,
+        timeout=30_000,
+    )
     after = _per_year_chart(page)
-    assert after != before  # the per-year chart was redrawn with the new amounts
+    assert after != before
 
     page.get_by_role("button", name="Clôturer l'arbitrage 2026").click()
     page.get_by_text("Arbitrage 2026 clôturé.").wait_for(timeout=30_000)
