@@ -3,7 +3,8 @@
 One engine per database URL and process. On SQLite every connection turns
 foreign keys on, uses WAL with a busy timeout, and write transactions start
 with ``BEGIN IMMEDIATE`` so that two writers queue instead of failing when
-they upgrade a read lock. The same code runs unchanged on PostgreSQL.
+they upgrade a read lock (and the writers of one process first wait their turn
+on a lock of the process). The same code runs unchanged on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ from tracker.settings import PROJECT_ROOT, get_settings
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _WRITE_OPTION = "tracker_write"
+# Streamlit runs each session's script in a thread of one server process, and each
+# holds one pooled connection while it reads or saves. With SQLAlchemy's default
+# pool (5 + 10 overflow), the 16th session at the same moment waited, and threads
+# returning and retaking connections could pass it over until its 30 s ran out: a
+# QueuePool TimeoutError on the page (on PostgreSQL, 7 in 60 s with 20 editors saving
+# without pause, benchmarks/concurrency.py; 0 with this pool). 30 connections per
+# process still leaves room for three app processes in PostgreSQL's default 100.
+POOL = {"pool_size": 10, "max_overflow": 20}
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -77,15 +86,17 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the project's connection settings."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
+        on_file = bool(path) and path != ":memory:"
+        if on_file:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **(POOL if on_file else {}),  # a memory database keeps its single connection
         )
         _install_sqlite_hooks(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return sa.create_engine(url, pool_pre_ping=True, **POOL)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -107,23 +118,44 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# SQLite lets one writer in at a time and makes the others poll (the busy timeout):
+# a waiter looks again every 100 ms at best, and a writer arriving just as the lock
+# is freed takes it first. With 20 editors saving at once, some were passed over for
+# the whole 10 s and failed with « database is locked » (benchmarks/concurrency.py).
+# Waiting first on a lock of this process, a writer is woken as soon as the one before
+# it ends (same test: no error, p99 of a write 7 s → 1 s); the busy timeout still
+# arbitrates between processes. Reentrant: a nested writer behaves as before.
+_sqlite_writers: dict[Path, threading.RLock] = {}
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    path = sqlite_path(engine)
+    if path is None:
+        return None
+    with _engines_lock:
+        return _sqlite_writers.setdefault(path.resolve(), threading.RLock())
+
+
 @contextmanager
 def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """One transaction: committed if the block succeeds, rolled back otherwise.
 
     ``write=True`` starts the transaction as a writer (``BEGIN IMMEDIATE`` on
-    SQLite), so a user operation never fails half-way on a lock upgrade.
+    SQLite, after this process's earlier writers), so a user operation never
+    fails half-way on a lock upgrade.
     """
-    bind = engine.execution_options(**{_WRITE_OPTION: True}) if write else engine
-    session = Session(bind=bind, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    lock = _writer_lock(engine) if write else None
+    with lock if lock is not None else contextlib.nullcontext():
+        bind = engine.execution_options(**{_WRITE_OPTION: True}) if write else engine
+        session = Session(bind=bind, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 # --------------------------------------------------------------------------

@@ -143,6 +143,41 @@ def get_action(session: Session, action_id: int) -> Action:
     return action
 
 
+# Every save re-reads the actions it changes with a row lock, in id order, before
+# anything else. Without it, on PostgreSQL (READ COMMITTED) two saves starting from
+# the same version both passed the version check and the second silently overwrote
+# the first (a lost update: two successes, one version step, the audit chain broken;
+# benchmarks/concurrency.py and tests/test_concurrency.py show it). With it, the
+# second save waits for the first to commit, then sees the new version and raises
+# ConflictError. Taking every action lock first (and the data revision's row, in
+# bump_revision, last) also keeps a bulk save and a single save from deadlocking.
+# FOR NO KEY UPDATE is the lock an UPDATE takes anyway: notes, budget lines and audit
+# entries referring to the action are not blocked. SQLite emits no FOR UPDATE: its
+# write transactions already run one at a time (BEGIN IMMEDIATE, see tracker.db).
+_ROW_LOCK = {"key_share": True}
+
+
+def _locked_action(session: Session, action_id: int) -> Action:
+    """The action as last committed, locked until the end of the transaction."""
+    action = session.get(Action, action_id, with_for_update=_ROW_LOCK, populate_existing=True)
+    if action is None:
+        raise NotFoundError(f"L'action n°{action_id} n'existe pas.")
+    return action
+
+
+def _lock_actions(session: Session, action_ids: Iterable[int]) -> None:
+    """Load and lock these actions as last committed, in id order (see _ROW_LOCK)."""
+    ids = sorted(set(action_ids))
+    if ids:
+        session.exec(
+            select(Action)
+            .where(Action.id.in_(ids))
+            .order_by(Action.id)
+            .with_for_update(**_ROW_LOCK)
+            .execution_options(populate_existing=True)
+        ).all()
+
+
 def changes_since(session: Session, action: Action, version: int) -> list[AuditEntry]:
     """Changes to an action's own fields saved after ``version``."""
     return list(
@@ -373,7 +408,7 @@ def update_action(
     date; « abandonné » needs a note giving the reason.
     """
     today = today or date.today()
-    action = get_action(session, action_id)
+    action = _locked_action(session, action_id)
     require_action_edit(actor, action)
     if action.archived:
         raise ValidationError(f"L'action {action.code} est archivée : restaurez-la d'abord.")
@@ -448,7 +483,7 @@ def save_milestones(
     reordered, removed), in one transaction. Returns warnings (dates outside the action's).
     """
     today = today or date.today()
-    action = get_action(session, action_id)
+    action = _locked_action(session, action_id)
     require_action_edit(actor, action)
     if action.archived:
         raise ValidationError(f"L'action {action.code} est archivée : restaurez-la d'abord.")
@@ -548,7 +583,7 @@ def save_milestones(
 
 def set_archived(session: Session, actor: User | None, action_id: int, archived: bool) -> Action:
     """Archive an action (editors, admins) or restore it (admins). Never deleted."""
-    action = get_action(session, action_id)
+    action = _locked_action(session, action_id)
     require(actor, Permission.EDIT_PLAN if archived else Permission.RESTORE_ACTION)
     if action.archived == archived:
         return action
@@ -600,6 +635,8 @@ def bulk_update(
     require(actor, Permission.EDIT_OWN_ACTIONS)
     problems: list[str] = []
     planned: list[tuple[Action, dict[str, Any], str]] = []
+    rows = list(rows)
+    _lock_actions(session, (row.action_id for row in rows))
     for row in rows:
         action = session.get(Action, row.action_id)
         if action is None:
@@ -800,8 +837,17 @@ def action_detail(session: Session, action_id: int, at: date) -> ActionDetail:
             select(Funding).where(Funding.action_id == action.id).order_by(Funding.id)
         )
     ]
+    # The latest date of this action's indicators only: grouping every measurement
+    # of every plan made the page read the whole table (benchmarks/generate.py).
     latest = (
         sa.select(Measurement.indicator_id, sa.func.max(Measurement.date).label("d"))
+        .where(
+            Measurement.indicator_id.in_(
+                sa.select(IndicatorAction.indicator_id).where(
+                    IndicatorAction.action_id == action.id
+                )
+            )
+        )
         .group_by(Measurement.indicator_id)
         .subquery()
     )
