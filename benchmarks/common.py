@@ -59,6 +59,8 @@ def p95(values: list[float]) -> float:
 def _number(value: float | None, unit: str) -> str:
     if value is None:
         return "–"
+    if float(value).is_integer() and abs(value) < 100:
+        return f"{int(value)}"
     if unit in ("ms", "MB", "lignes/s", "écritures/s") or abs(value) >= 100:
         return f"{value:,.0f}".replace(",", " ")
     return f"{value:.2f}".replace(".", ",")
