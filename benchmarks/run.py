@@ -110,6 +110,8 @@ def main() -> int:
 
         text = print_table(title, rows)
         sections.append(text + f"\n_Durée de la mesure : {time.perf_counter() - begin:.0f} s._\n")
+        if args.write:  # written as it goes: a long run stopped midway keeps what it measured
+            args.write.write_text("\n".join(sections), encoding="utf-8")
     total = time.perf_counter() - started
     sections.append(f"\nDurée totale : {total / 60:.1f} min.\n")
     if args.write:
