@@ -87,6 +87,25 @@ def print_table(title: str, rows: list[Row]) -> str:
     return text
 
 
+def pg_url_from(arg: str | None) -> str | None:
+    """The PostgreSQL URL to measure on: ``--pg-url``, else TEST_DATABASE_URL, else None."""
+    from tracker.settings import normalise_database_url  # noqa: PLC0415
+
+    url = arg or os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+def on_both_backends(
+    measure_backend: Callable[[str, str], list[Row]], sqlite_url: str, pg_url: str | None
+) -> list[Row]:
+    """``measure_backend(label, url)`` on SQLite, then on PostgreSQL, or a row saying
+    PostgreSQL was not measured (never a made-up figure)."""
+    rows = measure_backend("SQLite", sqlite_url)
+    if pg_url:
+        return rows + measure_backend("PostgreSQL", pg_url)
+    return [*rows, Row("PostgreSQL : non mesuré (ni --pg-url ni TEST_DATABASE_URL)", None, "")]  # type: ignore[arg-type]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -44,7 +44,6 @@ prepared the same way. Without a URL the PostgreSQL rows say so.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import threading
 import time
@@ -55,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from common import Row, median, p95, print_table, temp_database
+from common import Row, median, on_both_backends, p95, pg_url_from, print_table, temp_database
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -78,7 +77,6 @@ from tracker.services import users
 from tracker.services.indicators import indicator_rows
 from tracker.services.overview import OverviewFilter, build_overview
 from tracker.services.plans import plan_structure
-from tracker.settings import normalise_database_url
 
 SCALES = {"smoke": (4, 3.0), "full": (20, 60.0)}  # editors, seconds per phase
 # Statuses a save moves between (« réalisé » and « abandonné » need a date or a note).
@@ -440,11 +438,6 @@ def lost_updates(engine: Engine, before: Snapshot, tally: Tally) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def pg_url_from(arg: str | None) -> str | None:
-    url = arg or os.environ.get("TEST_DATABASE_URL")
-    return normalise_database_url(url) if url else None
-
-
 def measure_backend(label: str, url: str, editors: int, seconds: float, runs: int) -> list[Row]:
     engine = prepared_engine(url)
     people = create_editors(engine, editors)
@@ -535,14 +528,11 @@ def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
     editors, seconds = SCALES[scale]
     pg_url = pg_url or pg_url_from(None)
     _folder, env = temp_database()
-    rows = measure_backend("SQLite", env["TRACKER_DATABASE_URL"], editors, seconds, runs)
-    if pg_url:
-        rows += measure_backend("PostgreSQL", pg_url, editors, seconds, runs)
-    else:
-        rows.append(
-            Row("PostgreSQL : non mesuré (ni --pg-url ni TEST_DATABASE_URL)", None, "")  # type: ignore[arg-type]
-        )
-    return rows
+    return on_both_backends(
+        lambda label, url: measure_backend(label, url, editors, seconds, runs),
+        env["TRACKER_DATABASE_URL"],
+        pg_url,
+    )
 
 
 def main() -> int:

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, Row, median, print_table, temp_database
+from common import ROOT, Row, median, on_both_backends, pg_url_from, print_table, temp_database
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -42,7 +42,6 @@ from tracker.models import Action, Role
 from tracker.services import users
 from tracker.services.actions import update_action
 from tracker.services.revision import current_revision
-from tracker.settings import normalise_database_url
 
 SCALES = {"smoke": 2, "full": 20}
 LOGIN = "redaction"
@@ -246,24 +245,17 @@ def measure_backend(label: str, url: str, kills: int, seed: int) -> list[Row]:
     ]
 
 
-def pg_url_from(arg: str | None) -> str | None:
-    url = arg or os.environ.get("TEST_DATABASE_URL")
-    return normalise_database_url(url) if url else None
-
-
 def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
     """At least the scale's number of kills per database (``runs`` if more)."""
     kills = max(SCALES[scale], runs)
     pg_url = pg_url or pg_url_from(None)
     _folder, env = temp_database()
-    rows = measure_backend("SQLite", env["TRACKER_DATABASE_URL"], kills, seed=1)
-    if pg_url:
-        rows += measure_backend("PostgreSQL", pg_url, kills, seed=2)
-    else:
-        rows.append(
-            Row("PostgreSQL : non mesuré (ni --pg-url ni TEST_DATABASE_URL)", None, "")  # type: ignore[arg-type]
-        )
-    return rows
+    seeds = {"SQLite": 1, "PostgreSQL": 2}
+    return on_both_backends(
+        lambda label, url: measure_backend(label, url, kills, seed=seeds[label]),
+        env["TRACKER_DATABASE_URL"],
+        pg_url,
+    )
 
 
 def main() -> int:

@@ -32,7 +32,17 @@ import os
 import time
 
 import sqlalchemy as sa
-from common import ROOT, Row, interleaved, median, p95, print_table, temp_database
+from common import (
+    ROOT,
+    Row,
+    interleaved,
+    median,
+    on_both_backends,
+    p95,
+    pg_url_from,
+    print_table,
+    temp_database,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
@@ -42,7 +52,6 @@ from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, ProgressMode, Role, User
 from tracker.services import users
 from tracker.services.actions import update_action
-from tracker.settings import normalise_database_url
 
 SCALES = {"smoke": 3, "full": 20}
 # The status A moves the action back and forth between.
@@ -162,11 +171,6 @@ def measure_backend(label: str, url: str, runs: int) -> list[Row]:
     ]
 
 
-def pg_url_from(arg: str | None) -> str | None:
-    url = arg or os.environ.get("TEST_DATABASE_URL")
-    return normalise_database_url(url) if url else None
-
-
 def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
     """At least the scale's number of changes per database (``runs`` if more)."""
     runs = max(SCALES[scale], runs)
@@ -175,20 +179,17 @@ def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
     saved = {name: os.environ.get(name) for name in env}
     os.environ["TRACKER_BACKUP_DIR"] = env["TRACKER_BACKUP_DIR"]
     try:
-        rows = measure_backend("SQLite", env["TRACKER_DATABASE_URL"], runs)
-        if pg_url:
-            rows += measure_backend("PostgreSQL", pg_url, runs)
+        return on_both_backends(
+            lambda label, url: measure_backend(label, url, runs),
+            env["TRACKER_DATABASE_URL"],
+            pg_url,
+        )
     finally:  # the page read them from the environment; leave it as it was
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    if not pg_url:
-        rows.append(
-            Row("PostgreSQL : non mesuré (ni --pg-url ni TEST_DATABASE_URL)", None, "")  # type: ignore[arg-type]
-        )
-    return rows
 
 
 def main() -> int:
