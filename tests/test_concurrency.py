@@ -7,6 +7,14 @@ refused with ConflictError, never applied over that change (no lost update);
 nothing else goes wrong (no deadlock, no « database is locked »); and every
 successful save is in the history, which ends on each action's final values.
 No timing is asserted: the pauses below only make the races happen every time.
+
+The second part does the same for the other saves (indicators, measurements,
+budget lines and years, reviews and decisions, accounts, settings): one save
+pauses between reading and writing while another runs. Without the row locks of
+tracker.services.locking, on PostgreSQL, the other one committed in that pause
+and the first then wrote over it or broke a rule; with them it waits for the
+first one and is refused in French, or done after it. SQLite already ran write
+transactions one at a time: there, these tests describe what must stay true.
 """
 
 from __future__ import annotations
@@ -18,17 +26,51 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tracker import db
-from tracker.errors import ConflictError, ValidationError
-from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan, ProgressMode, User
+from tracker.errors import ConflictError, NotFoundError, ValidationError
+from tracker.models import (
+    Action,
+    ActionStatus,
+    AuditEntry,
+    BudgetLine,
+    BudgetSection,
+    BudgetYear,
+    Collectivity,
+    Decision,
+    DecisionStatus,
+    Indicator,
+    Measurement,
+    Note,
+    Plan,
+    ProgressMode,
+    Review,
+    ReviewStatus,
+    Role,
+    User,
+)
 from tracker.services import users
 from tracker.services.actions import BulkRow, add_note, bulk_update, update_action
+from tracker.services.app_settings import AppSettings, read_settings, update_settings
+from tracker.services.budgets import LineEdit, close_year, reopen_year, save_lines
+from tracker.services.indicators import MeasurementEdit, save_measurements, update_indicator
+from tracker.services.reviews import (
+    DecisionInput,
+    ReviewInput,
+    add_decision,
+    close_review,
+    delete_review,
+    follow_up_decision,
+    open_review,
+    update_review,
+)
 
 STATUSES = [ActionStatus.A_VENIR, ActionStatus.EN_COURS, ActionStatus.EN_PAUSE, ActionStatus.BLOQUE]
 TRACKED = ("status", "progress", "weather")
@@ -290,3 +332,536 @@ def test_editors_saving_at_once_lose_nothing(engine: Engine, example_plan: Plan)
             assert [e.old_value for e in history] == values[:-1]
             assert str(getattr(after[i], name)) == values[-1]
     assert notes == notes_before + outcome.notes
+
+
+# --------------------------------------------------------------------------
+# One save pausing between its read and its write while another one runs
+# --------------------------------------------------------------------------
+
+SYSTEM = users.system_actor("tests")
+TODAY = date(2026, 12, 1)
+COMMITTEE_DAY = date(2026, 10, 1)
+VILLE = "Ville de Cahors"
+
+
+def one_during_the_other(
+    engine: Engine,
+    first: Callable[[], object],
+    second: Callable[[], object],
+    *,
+    first_pauses_after: Callable[[str], bool],
+    seconds: float = 1.0,
+) -> list[object]:
+    """Run ``first`` until its first statement ``first_pauses_after`` matches; let it
+    wait there while ``second`` runs from start to end (or ``seconds``, when
+    ``second`` waits for ``first``), then let ``first`` end. Returns what each
+    returned or raised, ``first``'s first."""
+    paused, second_done = threading.Event(), threading.Event()
+    first_thread: set[int] = set()
+    reached: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
+        if threading.get_ident() in first_thread and not reached and first_pauses_after(statement):
+            reached.append(statement)
+            paused.set()
+            second_done.wait(seconds)
+
+    def run_first() -> object:
+        first_thread.add(threading.get_ident())
+        try:
+            return first()
+        finally:
+            paused.set()  # never stuck: the assertion below tells what went wrong
+
+    def run_second() -> object:
+        paused.wait(timeout=60)
+        try:
+            return second()
+        finally:
+            second_done.set()
+
+    event.listen(engine, "after_cursor_execute", listener)
+    try:
+        results = run_together(run_first, run_second)
+    finally:
+        event.remove(engine, "after_cursor_execute", listener)
+    assert reached, f"le premier enregistrement n'a jamais fait la lecture attendue : {results}"
+    return results
+
+
+def writing(engine: Engine, operation: Callable[[Session], object]) -> Callable[[], object]:
+    """The operation, to run later in its own write transaction (as a page does)."""
+
+    def work() -> object:
+        with db.session_scope(engine, write=True) as session:
+            return operation(session)
+
+    return work
+
+
+def reading(engine: Engine, operation: Callable[[Session], object]) -> object:
+    with db.session_scope(engine) as session:
+        return operation(session)
+
+
+def reads_the(table: str, where: str = "id") -> Callable[[str], bool]:
+    """Matches a SELECT of ``table`` filtered on ``where`` (with or without a row lock)."""
+
+    def matches(statement: str) -> bool:
+        text = statement.replace('"', "")  # PostgreSQL quotes "user", SQLite does not
+        return (
+            text.lstrip().upper().startswith("SELECT")
+            and f"FROM {table}" in text
+            and f"{table}.{where} " in text
+        )
+
+    return matches
+
+
+def history(engine: Engine, *entities: str) -> list[AuditEntry]:
+    """The history of these entities, in order, without creations (the example's)."""
+    return reading(
+        engine,
+        lambda s: s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.entity.in_(entities), AuditEntry.operation != "création")
+            .order_by(AuditEntry.id)
+        ).all(),
+    )
+
+
+def indicator_of(engine: Engine, plan: Plan, code: str) -> Indicator:
+    return reading(
+        engine,
+        lambda s: s.exec(
+            select(Indicator).where(Indicator.plan_id == plan.id, Indicator.code == code)
+        ).one(),
+    )
+
+
+def budget_line(engine: Engine, plan: Plan, year: int, code: str, section: str) -> BudgetLine:
+    return reading(
+        engine,
+        lambda s: s.exec(
+            select(BudgetLine)
+            .join(Action, Action.id == BudgetLine.action_id)
+            .join(Collectivity, Collectivity.id == BudgetLine.collectivity_id)
+            .where(
+                Action.plan_id == plan.id,
+                Action.code == code,
+                Collectivity.name == VILLE,
+                BudgetLine.year == year,
+                BudgetLine.section == BudgetSection(section),
+            )
+        ).one_or_none(),
+    )
+
+
+def action_id(engine: Engine, plan: Plan, code: str) -> int:
+    return reading(
+        engine,
+        lambda s: s.exec(
+            select(Action.id).where(Action.plan_id == plan.id, Action.code == code)
+        ).one(),
+    )
+
+
+# Indicators ----------------------------------------------------------------
+
+
+def test_an_indicator_saved_twice_from_the_same_version_one_is_refused_as_a_conflict(
+    engine: Engine, example_plan: Plan
+) -> None:
+    first, second = editors(engine, 2)
+    indicator = indicator_of(engine, example_plan, "I6")
+
+    def rename(editor: User, name: str) -> Callable[[], object]:
+        return writing(
+            engine,
+            lambda s: update_indicator(s, editor, indicator.id, indicator.version, {"name": name}),
+        )
+
+    results = one_during_the_other(
+        engine,
+        rename(first, "Nom choisi en premier"),
+        rename(second, "Nom choisi en second"),
+        first_pauses_after=reads_the("indicator"),
+    )
+
+    assert isinstance(results[0], Indicator), results[0]
+    assert isinstance(results[1], ConflictError), results[1]
+    assert "I6 a été modifié par quelqu'un d'autre" in str(results[1])
+    assert "Enregistré entre-temps par : editeur0." in str(results[1])
+    after = indicator_of(engine, example_plan, "I6")
+    assert (after.name, after.version) == ("Nom choisi en premier", indicator.version + 1)
+    assert [e.new_value for e in history(engine, "indicateur")] == ["Nom choisi en premier"]
+
+
+def test_two_measurements_saved_at_once_on_one_date_the_second_is_refused_in_french(
+    engine: Engine, example_plan: Plan
+) -> None:
+    indicator = indicator_of(engine, example_plan, "I6")
+    day = date(2025, 3, 31)
+
+    def add(value: float) -> Callable[[], object]:
+        edit = MeasurementEdit(date=day, value=value, source="Saisie concurrente")
+        return writing(
+            engine, lambda s: save_measurements(s, SYSTEM, indicator.id, [edit], today=TODAY)
+        )
+
+    results = one_during_the_other(
+        engine, add(10), add(20), first_pauses_after=reads_the("measurement", "indicator_id")
+    )
+
+    assert results[0] == 1, results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert "deux mesures le 31/03/2025 pour la même source" in str(results[1])
+    values = reading(
+        engine,
+        lambda s: s.exec(
+            select(Measurement.value).where(
+                Measurement.indicator_id == indicator.id, Measurement.date == day
+            )
+        ).all(),
+    )
+    assert values == [10]
+
+
+# Budgets -------------------------------------------------------------------
+
+
+def test_a_budget_line_saved_twice_from_the_same_table_one_is_refused(
+    engine: Engine, example_plan: Plan
+) -> None:
+    first, second = editors(engine, 2)
+    line = budget_line(engine, example_plan, 2026, "1.2", "investissement")
+    arbitrated = line.arbitrated_cents or 0
+
+    def arbitrate(editor: User, cents: int) -> Callable[[], object]:
+        edit = LineEdit(
+            line.action_id,
+            VILLE,
+            line.section,
+            line.requested_cents,
+            cents,
+            line.spent_cents,
+            line.decision_date,
+            line.comment,
+            line_id=line.id,
+            expected_version=line.version,
+        )
+        return writing(engine, lambda s: save_lines(s, editor, example_plan.id, 2026, [edit]))
+
+    results = one_during_the_other(
+        engine,
+        arbitrate(first, arbitrated + 100_00),
+        arbitrate(second, arbitrated + 200_00),
+        first_pauses_after=reads_the("budget_line", "action_id"),
+    )
+
+    assert results[0] == 1, results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert "modifiée entre-temps par quelqu'un d'autre (editeur0)" in str(results[1])
+    after = budget_line(engine, example_plan, 2026, "1.2", "investissement")
+    assert (after.arbitrated_cents, after.version) == (arbitrated + 100_00, line.version + 1)
+    assert [e.new_value for e in history(engine, "budget")] == [str(arbitrated + 100_00)]
+
+
+def test_a_budget_line_added_twice_from_stale_tables_the_second_does_not_overwrite_it(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # Both tables were read before the line existed: each adds it as a new row.
+    # Before, the second overwrote the first without a look (SQLite) or failed on
+    # the database's unique key (PostgreSQL).
+    first, second = editors(engine, 2)
+    new_action = action_id(engine, example_plan, "1.1")
+    assert budget_line(engine, example_plan, 2026, "1.1", "fonctionnement") is None
+
+    def add(editor: User, cents: int) -> Callable[[], object]:
+        edit = LineEdit(new_action, VILLE, "fonctionnement", requested_cents=cents)
+        return writing(engine, lambda s: save_lines(s, editor, example_plan.id, 2026, [edit]))
+
+    results = one_during_the_other(
+        engine,
+        add(first, 1_000_00),
+        add(second, 2_000_00),
+        first_pauses_after=reads_the("budget_line", "action_id"),
+    )
+
+    assert results[0] == 1, results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert (
+        "la ligne Ville de Cahors, fonctionnement existe déjà, peut-être ajoutée entre-temps "
+        "par quelqu'un d'autre (editeur0) ; rechargez le tableau"
+    ) in str(results[1])
+    line = budget_line(engine, example_plan, 2026, "1.1", "fonctionnement")
+    assert (line.requested_cents, line.version) == (1_000_00, 1)
+
+
+def test_a_year_closed_while_a_line_is_saved_is_closed_after_the_save(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The save read the year as open; the closing must not slip in between that
+    # check and its write, or frozen amounts change after the closure.
+    editor = editors(engine, 1)[0]
+    line = budget_line(engine, example_plan, 2026, "1.2", "investissement")
+    edit = LineEdit(
+        line.action_id,
+        VILLE,
+        line.section,
+        line.requested_cents,
+        (line.arbitrated_cents or 0) + 100_00,
+        line.spent_cents,
+        line.decision_date,
+        line.comment,
+        line_id=line.id,
+        expected_version=line.version,
+    )
+
+    results = one_during_the_other(
+        engine,
+        writing(engine, lambda s: save_lines(s, editor, example_plan.id, 2026, [edit])),
+        writing(engine, lambda s: close_year(s, SYSTEM, example_plan.id, 2026)),
+        first_pauses_after=reads_the("budget_line", "action_id"),
+    )
+
+    assert results[0] == 1, results[0]
+    assert isinstance(results[1], BudgetYear), results[1]
+    operations = [e.operation for e in history(engine, "budget", "exercice")]
+    assert operations == ["modification", "clôture de l'arbitrage"]
+
+
+@pytest.mark.parametrize("operation", ["close", "reopen"])
+def test_a_year_closed_or_reopened_twice_at_once_the_second_is_refused(
+    engine: Engine, example_plan: Plan, operation: str
+) -> None:
+    if operation == "reopen":
+        writing(engine, lambda s: close_year(s, SYSTEM, example_plan.id, 2026))()
+
+    def run(session: Session) -> BudgetYear:
+        if operation == "close":
+            return close_year(session, SYSTEM, example_plan.id, 2026)
+        return reopen_year(session, SYSTEM, example_plan.id, 2026, "Erreur d'arbitrage")
+
+    results = one_during_the_other(
+        engine,
+        writing(engine, run),
+        writing(engine, run),
+        first_pauses_after=reads_the("budget_year", "plan_id"),
+    )
+
+    assert isinstance(results[0], BudgetYear), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    expected = "est déjà clôturé" if operation == "close" else "n'est pas clôturé"
+    assert f"L'arbitrage 2026 {expected}." == str(results[1])
+    done = "clôture de l'arbitrage" if operation == "close" else "réouverture de l'arbitrage"
+    assert [e.operation for e in history(engine, "exercice")].count(done) == 1
+
+
+# Reviews and decisions -------------------------------------------------------
+
+
+def open_committee(engine: Engine, editor: User, plan: Plan) -> int:
+    return writing(
+        engine,
+        lambda s: (
+            open_review(s, editor, plan.id, ReviewInput(COMMITTEE_DAY, "Comité d'automne")).id
+        ),
+    )()
+
+
+def test_a_decision_followed_up_twice_from_the_same_version_one_is_refused(
+    engine: Engine, example_plan: Plan
+) -> None:
+    first, second = editors(engine, 2)
+    review_id = open_committee(engine, first, example_plan)
+    decision_id = writing(
+        engine, lambda s: add_decision(s, first, review_id, DecisionInput("Relancer")).id
+    )()
+
+    def follow(editor: User, status: DecisionStatus) -> Callable[[], object]:
+        return writing(
+            engine, lambda s: follow_up_decision(s, editor, decision_id, 1, status=status)
+        )
+
+    results = one_during_the_other(
+        engine,
+        follow(first, DecisionStatus.EN_COURS),
+        follow(second, DecisionStatus.FAIT),
+        first_pauses_after=reads_the("decision"),
+    )
+
+    assert isinstance(results[0], Decision), results[0]
+    assert isinstance(results[1], ConflictError), results[1]
+    assert "Enregistrée entre-temps par : editeur0." in str(results[1])
+    decision = reading(engine, lambda s: s.get(Decision, decision_id))
+    assert (decision.status, decision.version) == (DecisionStatus.EN_COURS, 2)
+
+
+CHANGES_TO_A_REVIEW = {
+    "update": lambda s, editor, rid: update_review(
+        s, editor, rid, ReviewInput(COMMITTEE_DAY, "Comité d'automne (renommé)")
+    ),
+    "add_decision": lambda s, editor, rid: add_decision(
+        s, editor, rid, DecisionInput("Décision de dernière minute")
+    ),
+    "delete": lambda s, editor, rid: delete_review(s, editor, rid),
+    "close": lambda s, editor, rid: close_review(s, editor, rid, COMMITTEE_DAY),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES_TO_A_REVIEW))
+def test_a_review_changed_while_it_is_being_closed_is_closed_after_the_change(
+    engine: Engine, example_plan: Plan, change: str
+) -> None:
+    # The change read the review as open; the closing must not slip in between that
+    # check and its write: a closed review is never edited, deleted, given a decision
+    # its snapshot lacks, or closed twice.
+    editor, other = editors(engine, 2)
+    review_id = open_committee(engine, editor, example_plan)
+
+    results = one_during_the_other(
+        engine,
+        writing(engine, lambda s: CHANGES_TO_A_REVIEW[change](s, editor, review_id)),
+        writing(engine, lambda s: close_review(s, other, review_id, COMMITTEE_DAY)),
+        first_pauses_after=reads_the("review"),
+    )
+
+    assert not isinstance(results[0], Exception), results[0]
+    review = reading(engine, lambda s: s.get(Review, review_id))
+    if change == "delete":
+        assert review is None
+        assert isinstance(results[1], NotFoundError), results[1]
+        return
+    if change == "close":
+        assert isinstance(results[1], ConflictError), results[1]
+    else:
+        assert isinstance(results[1], Review), results[1]
+    assert review.status == ReviewStatus.CLOSED
+    assert [e.operation for e in history(engine, "comité", "décision")] == (
+        ["clôture"] if change in ("close", "add_decision") else ["modification", "clôture"]
+    )
+    decisions = reading(
+        engine, lambda s: s.exec(select(Decision.id).where(Decision.review_id == review_id)).all()
+    )
+    assert sorted(d["id"] for d in review.snapshot["decisions"]) == sorted(decisions)
+
+
+# Accounts ------------------------------------------------------------------
+
+
+def test_the_last_two_admins_disabling_each_other_at_once_leave_one_admin(
+    engine: Engine,
+) -> None:
+    with db.session_scope(engine, write=True) as session:
+        one, two = (
+            users.create_user(session, SYSTEM, login=login, role=Role.ADMIN)
+            for login in ("admin-un", "admin-deux")
+        )
+
+    results = one_during_the_other(
+        engine,
+        writing(engine, lambda s: users.set_active(s, one, two.id, False)),
+        writing(engine, lambda s: users.set_active(s, two, one.id, False)),
+        # After counting the other active admins, before writing.
+        first_pauses_after=lambda st: "count(" in st and "FROM user" in st.replace('"', ""),
+    )
+
+    assert isinstance(results[0], User), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert str(results[1]) == "Il doit rester au moins un administrateur actif."
+    admins = reading(
+        engine,
+        lambda s: s.exec(
+            select(User.login).where(User.role == Role.ADMIN, User.active == sa.true())
+        ).all(),
+    )
+    assert admins == ["admin-un"]
+
+
+def test_an_account_made_editor_while_linked_to_actions_pilots_none(
+    engine: Engine, example_plan: Plan
+) -> None:
+    with db.session_scope(engine, write=True) as session:
+        pilot = users.create_user(session, SYSTEM, login="pilote", role=Role.PILOT)
+    chosen = [action_id(engine, example_plan, "1.1")]
+
+    results = one_during_the_other(
+        engine,
+        writing(
+            engine, lambda s: users.link_pilot_actions(s, SYSTEM, pilot.id, example_plan.id, chosen)
+        ),
+        writing(engine, lambda s: users.set_role(s, SYSTEM, pilot.id, Role.EDITOR)),
+        first_pauses_after=reads_the("user"),
+    )
+
+    assert results[0] is None, results[0]
+    assert isinstance(results[1], User), results[1]
+    piloted = reading(
+        engine, lambda s: s.exec(select(Action.code).where(Action.pilot_user_id == pilot.id)).all()
+    )
+    assert piloted == []  # only pilot accounts pilot actions
+
+
+def test_two_accounts_created_at_once_with_one_email_the_second_is_refused(
+    engine: Engine,
+) -> None:
+    def create(login: str) -> Callable[[], object]:
+        return writing(
+            engine,
+            lambda s: users.create_user(
+                s, SYSTEM, login=login, role=Role.EDITOR, email="accueil@example.org"
+            ),
+        )
+
+    results = one_during_the_other(
+        engine,
+        create("premier"),
+        create("second"),
+        first_pauses_after=reads_the("user", "email"),
+    )
+
+    assert isinstance(results[0], User), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert "« accueil@example.org » est déjà celle d'un autre compte" in str(results[1])
+    owners = reading(
+        engine,
+        lambda s: s.exec(select(User.login).where(User.email == "accueil@example.org")).all(),
+    )
+    assert owners == ["premier"]
+
+
+def test_a_login_code_exchanged_twice_at_once_opens_one_session(engine: Engine) -> None:
+    with db.session_scope(engine, write=True) as session:
+        user = users.create_user(session, SYSTEM, login="lecteur", role=Role.VIEWER)
+        _token, code = users.start_session(session, user)
+
+    exchange = writing(engine, lambda s: users.exchange_login_code(s, code))
+    results = one_during_the_other(
+        engine, exchange, exchange, first_pauses_after=reads_the("user_session", "login_code_hash")
+    )
+
+    assert isinstance(results[0], str), results[0]
+    assert results[1] is None, results[1]
+    found = reading(engine, lambda s: users.user_for_token(s, results[0]))
+    assert found is not None and found.login == "lecteur"
+
+
+# Settings ------------------------------------------------------------------
+
+
+def test_two_admins_changing_a_setting_at_once_leave_an_unbroken_history(engine: Engine) -> None:
+    def limit(megabytes: int) -> Callable[[], object]:
+        return writing(
+            engine,
+            lambda s: update_settings(s, SYSTEM, public_view=False, upload_limit_mb=megabytes),
+        )
+
+    results = one_during_the_other(
+        engine, limit(30), limit(50), first_pauses_after=lambda st: "FROM setting" in st
+    )
+
+    assert all(isinstance(r, AppSettings) for r in results), results
+    changes = [(e.old_value, e.new_value) for e in history(engine, "réglage")]
+    assert changes == [("20", "30"), ("30", "50")]  # each change starts where the last ended
+    assert reading(engine, read_settings).upload_limit_mb == 50

@@ -43,6 +43,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit
+from tracker.services.locking import lock_ids, locked_get
 from tracker.services.permissions import (
     Permission,
     can_edit_action,
@@ -144,38 +145,22 @@ def get_action(session: Session, action_id: int) -> Action:
 
 
 # Every save re-reads the actions it changes with a row lock, in id order, before
-# anything else. Without it, on PostgreSQL (READ COMMITTED) two saves starting from
-# the same version both passed the version check and the second silently overwrote
-# the first (a lost update: two successes, one version step, the audit chain broken;
-# benchmarks/concurrency.py and tests/test_concurrency.py show it). With it, the
-# second save waits for the first to commit, then sees the new version and raises
-# ConflictError. Taking every action lock first (and the data revision's row, in
-# bump_revision, last) also keeps a bulk save and a single save from deadlocking.
-# FOR NO KEY UPDATE is the lock an UPDATE takes anyway: notes, budget lines and audit
-# entries referring to the action are not blocked. SQLite emits no FOR UPDATE: its
-# write transactions already run one at a time (BEGIN IMMEDIATE, see tracker.db).
-_ROW_LOCK = {"key_share": True}
+# anything else (tracker.services.locking). Without it, on PostgreSQL (READ
+# COMMITTED) two saves starting from the same version both passed the version check
+# and the second silently overwrote the first (a lost update: two successes, one
+# version step, the audit chain broken; benchmarks/concurrency.py and
+# tests/test_concurrency.py show it). With it, the second save waits for the first to
+# commit, then sees the new version and raises ConflictError. Taking every action
+# lock first (and the data revision's row, in bump_revision, last) also keeps a bulk
+# save and a single save from deadlocking.
 
 
 def _locked_action(session: Session, action_id: int) -> Action:
     """The action as last committed, locked until the end of the transaction."""
-    action = session.get(Action, action_id, with_for_update=_ROW_LOCK, populate_existing=True)
+    action = locked_get(session, Action, action_id)
     if action is None:
         raise NotFoundError(f"L'action n°{action_id} n'existe pas.")
     return action
-
-
-def _lock_actions(session: Session, action_ids: Iterable[int]) -> None:
-    """Load and lock these actions as last committed, in id order (see _ROW_LOCK)."""
-    ids = sorted(set(action_ids))
-    if ids:
-        session.exec(
-            select(Action)
-            .where(Action.id.in_(ids))
-            .order_by(Action.id)
-            .with_for_update(**_ROW_LOCK)
-            .execution_options(populate_existing=True)
-        ).all()
 
 
 def changes_since(session: Session, action: Action, version: int) -> list[AuditEntry]:
@@ -636,7 +621,7 @@ def bulk_update(
     problems: list[str] = []
     planned: list[tuple[Action, dict[str, Any], str]] = []
     rows = list(rows)
-    _lock_actions(session, (row.action_id for row in rows))
+    lock_ids(session, Action, (row.action_id for row in rows))
     for row in rows:
         action = session.get(Action, row.action_id)
         if action is None:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from tracker.errors import ValidationError
 from tracker.models import Setting, User
 from tracker.services import audit
+from tracker.services.locking import lock_name
 from tracker.services.permissions import Permission, require
 from tracker.services.revision import bump_revision
 
@@ -71,6 +72,10 @@ def update_settings(
     require(actor, Permission.MANAGE_SETTINGS)
     if not 1 <= upload_limit_mb <= 200:
         raise ValidationError("La taille maximale d'un fichier envoyé doit être entre 1 et 200 Mo.")
+    # One change of the settings at a time (tracker.services.locking; a setting never
+    # saved has no row to lock): on PostgreSQL two admins saving at once both read
+    # the same values, and the history showed two changes from one old value.
+    lock_name(session, "settings")
     before = read_settings(session)
     if open_data_pilot_names is None:
         open_data_pilot_names = before.open_data_pilot_names

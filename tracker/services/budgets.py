@@ -31,8 +31,9 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit
+from tracker.services.locking import changed_by, locked_get
 from tracker.services.permissions import Permission, require
-from tracker.services.plans import get_plan, plan_structure
+from tracker.services.plans import plan_structure
 from tracker.services.revision import bump_revision
 
 # An action whose share of budget spent exceeds its progress by more than this
@@ -84,7 +85,9 @@ class YearBudget:
 
 def _closure(session: Session, plan_id: int, year: int) -> BudgetYear | None:
     return session.exec(
-        select(BudgetYear).where(BudgetYear.plan_id == plan_id, BudgetYear.year == year)
+        select(BudgetYear)
+        .where(BudgetYear.plan_id == plan_id, BudgetYear.year == year)
+        .execution_options(populate_existing=True)
     ).first()
 
 
@@ -355,6 +358,29 @@ def frozen_message(year: int) -> str:
     )
 
 
+def _locked_plan(session: Session, plan_id: int) -> Plan:
+    """The plan, locked until the end of the transaction: what every budget save,
+    closing and reopening of the plan takes first (tracker.services.locking).
+
+    A budget save checks its lines against the lines as they are (versions, a line
+    added meanwhile) and against the year's closure, which may have no row yet:
+    the plan's row stands for both. Without it, on PostgreSQL, two saves from the
+    same table both passed the version check and the second overwrote the first,
+    and a year could be closed between a save's check and its write, leaving
+    frozen amounts changed after the closure.
+    """
+    plan = locked_get(session, Plan, plan_id)
+    if plan is None:
+        raise NotFoundError(f"Le plan n°{plan_id} n'existe pas.")
+    return plan
+
+
+def _changed_meanwhile(session: Session, line: BudgetLine, version: int) -> str:
+    """« quelqu'un d'autre (logins) » who saved the line after ``version``."""
+    who = ", ".join(changed_by(session, "budget", line.id, version))
+    return f"quelqu'un d'autre ({who})" if who else "quelqu'un d'autre"
+
+
 def save_lines(
     session: Session, actor: User | None, plan_id: int, year: int, edits: list[LineEdit]
 ) -> int:
@@ -362,13 +388,12 @@ def save_lines(
 
     Every problem is listed and nothing is saved while any line is invalid: a
     negative amount, an unknown action or collectivity, a year outside the
-    plan's period, a duplicate line, a line changed meanwhile by someone else,
-    or a frozen amount of a closed year. Returns the number of lines changed.
+    plan's period, a duplicate line, a line changed meanwhile by someone else (or
+    a new row for a line that exists: added meanwhile), or a frozen amount of a
+    closed year. Returns the number of lines changed.
     """
     require(actor, Permission.EDIT_PLAN)
-    plan = session.get(Plan, plan_id)
-    if plan is None:
-        raise NotFoundError(f"Le plan n°{plan_id} n'existe pas.")
+    plan = _locked_plan(session, plan_id)
     problems: list[str] = []
     if not plan.first_year <= year <= plan.last_year:
         problems.append(
@@ -385,6 +410,7 @@ def save_lines(
             select(BudgetLine)
             .join(Action, Action.id == BudgetLine.action_id)
             .where(Action.plan_id == plan_id, BudgetLine.year == year)
+            .execution_options(populate_existing=True)
         )
     }
     keys = {(b.action_id, b.collectivity_id, b.section): b.id for b in existing.values()}
@@ -424,11 +450,18 @@ def save_lines(
             "decision_date": e.decision_date,
             "comment": e.comment or "",
         }
-        line = (
-            existing.get(e.line_id)
-            if e.line_id is not None
-            else (existing.get(keys[key]) if key in keys else None)
-        )
+        if e.line_id is None and key in keys:
+            # A new row for a line that exists: added since the table was read (or
+            # its row removed and typed again). Saving it would overwrite that line
+            # without a look at what it holds.
+            line = existing[keys[key]]
+            who = _changed_meanwhile(session, line, 0)
+            problems.append(
+                f"{where} : la ligne {e.collectivity}, {section.value} existe déjà, peut-être "
+                f"ajoutée entre-temps par {who} ; rechargez le tableau pour la modifier."
+            )
+            continue
+        line = existing.get(e.line_id) if e.line_id is not None else None
         if e.line_id is not None and line is None:
             problems.append(f"{where} : ligne introuvable (supprimée entre-temps ?).")
             continue
@@ -442,11 +475,10 @@ def save_lines(
         if (
             line is not None
             and e.expected_version is not None
-            and line.version != (e.expected_version)
+            and line.version != e.expected_version
         ):
-            problems.append(
-                f"{where} : modifiée entre-temps par quelqu'un d'autre ; rechargez le tableau."
-            )
+            who = _changed_meanwhile(session, line, e.expected_version)
+            problems.append(f"{where} : modifiée entre-temps par {who} ; rechargez le tableau.")
             continue
         if closed:
             before = {
@@ -486,6 +518,7 @@ def save_lines(
                 entity_id=line.id,
                 plan_id=plan_id,
                 action_id=action.id,
+                entity_version=line.version,
                 operation="création",
                 new=label,
             )
@@ -503,6 +536,7 @@ def save_lines(
                 entity_id=line.id,
                 plan_id=plan_id,
                 action_id=action.id,
+                entity_version=line.version,
                 operation="modification",
                 field=name,
                 old=getattr(line, name),
@@ -520,7 +554,7 @@ def save_lines(
 def close_year(session: Session, actor: User | None, plan_id: int, year: int) -> BudgetYear:
     """Close a year's arbitration (admins): its requested and arbitrated amounts freeze."""
     require(actor, Permission.CLOSE_BUDGET_YEAR)
-    plan = get_plan(session, plan_id)
+    plan = _locked_plan(session, plan_id)
     if not plan.first_year <= year <= plan.last_year:
         raise ValidationError(
             f"L'année {year} est hors de la période du plan ({plan.first_year}-{plan.last_year})."
@@ -552,6 +586,7 @@ def reopen_year(
     require(actor, Permission.CLOSE_BUDGET_YEAR)
     if not (reason or "").strip():
         raise ValidationError("Indiquez la raison de la réouverture de l'exercice.")
+    _locked_plan(session, plan_id)
     row = _closure(session, plan_id, year)
     if row is None or row.arbitration_closed_at is None:
         raise ValidationError(f"L'arbitrage {year} n'est pas clôturé.")

@@ -45,6 +45,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import audit
+from tracker.services.locking import changed_by, lock_rows, locked_get
 from tracker.services.permissions import Permission, require
 from tracker.services.plans import survey_definition_problems
 from tracker.services.revision import bump_revision
@@ -341,6 +342,21 @@ def get_indicator(session: Session, indicator_id: int) -> Indicator:
     return indicator
 
 
+def _locked_indicator(session: Session, indicator_id: int) -> Indicator:
+    """The indicator as last committed, locked until the end of the transaction.
+
+    Every save of an indicator's definition or measurements takes this lock first
+    (tracker.services.locking): two saves of one indicator run one after the
+    other, the second checking against what the first wrote. Without it, on
+    PostgreSQL two saves from the same version both passed the version check and
+    the second overwrote the first.
+    """
+    indicator = locked_get(session, Indicator, indicator_id)
+    if indicator is None:
+        raise NotFoundError(f"L'indicateur n°{indicator_id} n'existe pas.")
+    return indicator
+
+
 def indicator_detail(session: Session, indicator_id: int, at: date) -> IndicatorDetail:
     indicator = get_indicator(session, indicator_id)
     plan = session.get(Plan, indicator.plan_id)
@@ -499,12 +515,14 @@ def save_measurements(
     (recompute the wave instead). Returns the number of measurements changed.
     """
     require(actor, Permission.EDIT_PLAN)
-    indicator = get_indicator(session, indicator_id)
+    # The indicator first, then its measurements: a second save waits, then sees a
+    # row deleted or a date taken meanwhile, and is refused in French (on PostgreSQL
+    # it used to fail on the database's unique key).
+    indicator = _locked_indicator(session, indicator_id)
     plan = session.get(Plan, indicator.plan_id)
     period = measurement_period(plan, indicator, today)
     existing = {
-        m.id: m
-        for m in session.exec(select(Measurement).where(Measurement.indicator_id == indicator_id))
+        m.id: m for m in lock_rows(session, Measurement, Measurement.indicator_id == indicator_id)
     }
     deleted = set(deleted_ids or [])
     problems: list[str] = []
@@ -727,12 +745,14 @@ def update_indicator(
     from tracker.services import surveys  # noqa: PLC0415 (surveys builds on this module)
 
     require(actor, Permission.EDIT_PLAN)
-    indicator = get_indicator(session, indicator_id)
+    indicator = _locked_indicator(session, indicator_id)
     plan = session.get(Plan, indicator.plan_id)
     if indicator.version != expected_version:
+        who = changed_by(session, "indicateur", indicator.id, expected_version)
         raise ConflictError(
             f"L'indicateur {indicator.code} a été modifié par quelqu'un d'autre depuis que vous "
-            "l'avez ouvert ; rechargez la page pour voir ses nouvelles valeurs."
+            "l'avez ouvert ; rechargez la page pour voir ses nouvelles valeurs.",
+            details=[f"Enregistré entre-temps par : {', '.join(who)}."] if who else [],
         )
     unknown = set(changes) - set(DEFINITION_FIELDS)
     if unknown:

@@ -34,6 +34,7 @@ from tracker.models import (
 )
 from tracker.services import audit, budgets
 from tracker.services.indicators import indicator_rows
+from tracker.services.locking import changed_by, locked_get
 from tracker.services.permissions import Permission, require
 from tracker.services.plans import mean_progress, pilot_label, plan_structure, progress_by_objective
 from tracker.services.revision import bump_revision
@@ -317,10 +318,24 @@ def open_review(session: Session, actor: User | None, plan_id: int, data: Review
     return review
 
 
+def _locked_review(session: Session, review_id: int) -> Review:
+    """The review as last committed, locked until the end of the transaction.
+
+    Every change to a review or its decisions takes this lock first
+    (tracker.services.locking). Without it, on PostgreSQL, a review being closed
+    could still be edited, deleted or given a decision missing from its snapshot,
+    and two closings both took a snapshot.
+    """
+    review = locked_get(session, Review, review_id)
+    if review is None:
+        raise NotFoundError(f"Le comité n°{review_id} n'existe pas.")
+    return review
+
+
 def _still_open(session: Session, actor: User | None, review_id: int, refusal: str) -> Review:
-    """The review, for an editor, if it is still open; ``refusal`` otherwise."""
+    """The review, for an editor, locked, if it is still open; ``refusal`` otherwise."""
     require(actor, Permission.EDIT_PLAN)
-    review = get_review(session, review_id)
+    review = _locked_review(session, review_id)
     if review.status == ReviewStatus.CLOSED:
         raise ValidationError(refusal)
     return review
@@ -355,7 +370,7 @@ def update_review(
 def close_review(session: Session, actor: User | None, review_id: int, at: date) -> Review:
     """Close a review: the plan's snapshot at ``at`` is frozen in it, for good."""
     require(actor, Permission.EDIT_PLAN)
-    review = get_review(session, review_id)
+    review = _locked_review(session, review_id)
     if review.status == ReviewStatus.CLOSED:
         raise ConflictError("Ce comité est déjà clos.")
     review.snapshot = take_snapshot(session, review.plan_id, at)
@@ -514,12 +529,16 @@ def follow_up_decision(
     date removes it).
     """
     require(actor, Permission.EDIT_PLAN)
-    decision = session.get(Decision, decision_id)
+    # Locked, so that two follow-ups from the same version cannot both pass the check
+    # (tracker.services.locking).
+    decision = locked_get(session, Decision, decision_id)
     if decision is None:
         raise NotFoundError(f"La décision n°{decision_id} n'existe pas.")
     if decision.version != expected_version:
+        who = changed_by(session, "décision", decision.id, expected_version)
         raise ConflictError(
-            "Cette décision a été modifiée par quelqu'un d'autre entre-temps ; rechargez la page."
+            "Cette décision a été modifiée par quelqu'un d'autre entre-temps ; rechargez la page.",
+            details=[f"Enregistrée entre-temps par : {', '.join(who)}."] if who else [],
         )
     try:
         new_status = DecisionStatus(status)

@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from tracker.errors import NotFoundError, PermissionDenied, ValidationError
 from tracker.models import Action, LoginAttempt, Role, Setting, User, UserSession, utcnow
 from tracker.services import audit
+from tracker.services.locking import lock_name, lock_rows, locked_get
 from tracker.services.permissions import Permission, require
 from tracker.services.revision import bump_revision
 
@@ -168,6 +169,7 @@ def _new_user(
 ) -> User:
     login = _check_login(login)
     email = _check_email(email)
+    _lock_new_accounts(session)
     if session.exec(select(User.id).where(User.login == login)).first() is not None:
         raise ValidationError(f"L'identifiant « {login} » est déjà utilisé.")
     if email and session.exec(select(User.id).where(User.email == email)).first() is not None:
@@ -199,10 +201,19 @@ def _new_user(
     return user
 
 
+def _lock_new_accounts(session: Session) -> None:
+    """Taken before checking that a login or email is free, or that no account exists
+    yet (tracker.services.locking): without it, on PostgreSQL, two accounts created
+    at once with one email both passed the check (and a login taken twice failed on
+    the database's unique key instead of a French message)."""
+    lock_name(session, "new accounts")
+
+
 def create_first_admin(
     session: Session, *, login: str, display_name: str, password: str, confirmation: str
 ) -> User:
     """Create the first administrator; refused as soon as any account exists."""
+    _lock_new_accounts(session)
     if has_users(session):
         raise PermissionDenied("Un administrateur existe déjà : connectez-vous.")
     return _new_user(
@@ -257,6 +268,32 @@ def pilot_accounts(session: Session, actor: User | None) -> list[tuple[int, str]
     return [(u.id, f"{u.display_name or u.login} ({u.login})") for u in rows]
 
 
+def _locked_account(session: Session, user_id: int) -> User:
+    """The account as last committed, locked until the end of the transaction."""
+    user = locked_get(session, User, user_id)
+    if user is None:
+        raise NotFoundError(f"L'utilisateur n°{user_id} n'existe pas.")
+    return user
+
+
+def _lock_account_and_admins(session: Session, user_id: int) -> User:
+    """The account, locked with every active administrator's, in id order.
+
+    So that « at least one active administrator stays » holds: two admins demoting
+    or disabling each other at once each counted the other as the one staying (on
+    PostgreSQL), and none was left. Now the second waits, then counts again.
+    """
+    rows = lock_rows(
+        session,
+        User,
+        sa.or_(User.id == user_id, sa.and_(User.role == Role.ADMIN, User.active == sa.true())),
+    )
+    user = next((u for u in rows if u.id == user_id), None)
+    if user is None:
+        raise NotFoundError(f"L'utilisateur n°{user_id} n'existe pas.")
+    return user
+
+
 def _other_active_admins(session: Session, user: User) -> int:
     return session.execute(
         sa.select(sa.func.count(User.id)).where(
@@ -272,7 +309,7 @@ def set_role(session: Session, actor: User | None, user_id: int, role: Role | st
         role = Role(role)
     except ValueError:
         raise ValidationError(f"Rôle inconnu : « {role} ».") from None
-    user = get_user(session, user_id)
+    user = _lock_account_and_admins(session, user_id)
     if user.role == role:
         return user
     if user.role == Role.ADMIN and user.active and _other_active_admins(session, user) == 0:
@@ -289,8 +326,9 @@ def set_role(session: Session, actor: User | None, user_id: int, role: Role | st
     )
     user.role = role
     if role != Role.PILOT:
-        # Only pilots are linked to actions.
-        for action in session.exec(select(Action).where(Action.pilot_user_id == user.id)):
+        # Only pilots are linked to actions. Locked (after the account), so that an
+        # action given another pilot meanwhile is left to that pilot.
+        for action in lock_rows(session, Action, Action.pilot_user_id == user.id):
             audit.record(
                 session,
                 actor=actor,
@@ -312,7 +350,7 @@ def set_role(session: Session, actor: User | None, user_id: int, role: Role | st
 def set_active(session: Session, actor: User | None, user_id: int, active: bool) -> User:
     """Disable or re-enable an account (admins only). Disabling ends its sessions at once."""
     require(actor, Permission.MANAGE_USERS)
-    user = get_user(session, user_id)
+    user = _lock_account_and_admins(session, user_id)
     if user.active == active:
         return user
     if not active:
@@ -399,11 +437,14 @@ def link_pilot_actions(
     Links to actions of other plans are left as they are.
     """
     require(actor, Permission.EDIT_PLAN)
-    user = get_user(session, user_id)
+    # The account, then the plan's actions, locked (tracker.services.locking): without
+    # it, on PostgreSQL, an account made editor meanwhile could still be linked, and
+    # an action given another pilot meanwhile lost that pilot.
+    user = _locked_account(session, user_id)
     if user.role != Role.PILOT:
         raise ValidationError("Seul un compte de pilote peut être lié à des actions.")
     wanted = set(action_ids)
-    plan_actions = list(session.exec(select(Action).where(Action.plan_id == plan_id)))
+    plan_actions = lock_rows(session, Action, Action.plan_id == plan_id)
     missing = wanted - {a.id for a in plan_actions}
     if missing:
         raise NotFoundError(f"Action(s) introuvable(s) dans ce plan : {sorted(missing)}.")
@@ -543,9 +584,10 @@ def exchange_login_code(session: Session, code: str, *, now: datetime | None = N
     replaced, so the token the code came with no longer works.
     """
     now = now or utcnow()
-    row = session.exec(
-        select(UserSession).where(UserSession.login_code_hash == _token_hash(code))
-    ).first()
+    # Locked: the same code sent twice at once was exchanged twice on PostgreSQL.
+    # The second exchange now waits, then no longer finds the code.
+    rows = lock_rows(session, UserSession, UserSession.login_code_hash == _token_hash(code))
+    row = rows[0] if rows else None
     if row is None:
         return None
     valid = (
