@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PROJECT_ROOT
@@ -52,3 +55,53 @@ def open_page(at: AppTest, title: str) -> AppTest:
     """
     at._page_hash = next(h for h, p in at._registered_pages.items() if p["page_name"] == title)
     return run_app(at=at)
+
+
+class _TableReader(HTMLParser):
+    """The header and rows of the HTML tables in a fragment (tracker.ui.tables)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[list[str], list[list[str]]]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._in_head = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self.tables.append(([], []))
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            header, rows = self.tables[-1]
+            if self._in_head:
+                header.extend(self._row)
+            else:
+                rows.append(self._row)
+            self._row = None
+        elif tag == "thead":
+            self._in_head = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(node) -> list[pd.DataFrame]:  # noqa: ANN001
+    """The HTML tables (tracker.ui.tables) under an AppTest node, as the reader sees them:
+    text unescaped, every cell a string."""
+    found = []
+    for element in node.get("html"):
+        reader = _TableReader()
+        reader.feed(element.proto.body)
+        found += [pd.DataFrame(rows, columns=header) for header, rows in reader.tables]
+    return found

@@ -5,6 +5,7 @@ at the date the app uses (today)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,13 +17,21 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, session_token
-from tests.pages import APP, SESSION_KEY, metrics, page_titles, run_app
+from tests.pages import APP, SESSION_KEY, html_tables, metrics, page_titles, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.formats import TIMEZONE, format_date, format_eur, format_percent
-from tracker.models import Action, ActionStatus, AuditEntry, IndicatorStatus, Plan, User
+from tracker.models import (
+    Action,
+    ActionStatus,
+    AuditEntry,
+    IndicatorStatus,
+    Milestone,
+    Plan,
+    User,
+)
 from tracker.services import actions as action_service
-from tracker.services import budgets, indicators, plans
+from tracker.services import budgets, indicators, plans, revision
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
 from tracker.ui.pages.overview import CHART_TABS
@@ -80,18 +89,42 @@ def _app(engine, who: str, **query) -> AppTest:
     return run_app(at=at)
 
 
+def _open(at: AppTest, key: str) -> AppTest:
+    """Open a collapsible section of the page (what a click on its title sends): its
+    content is sent only once it is open."""
+    at.session_state[key] = True
+    return run_app(at=at)
+
+
+def _open_filters(at: AppTest) -> AppTest:
+    return at if at.selectbox else _open(at, "overview_filters")
+
+
+def _filters_title(at: AppTest) -> str:
+    """What the caption above the folded filters says."""
+    return next(_unescape(c.value) for c in at.caption if c.value.startswith("Filtres appliqués"))
+
+
 def _filter(at: AppTest, label: str):
     return next(s for s in at.selectbox if s.label == label)
 
 
 def _choose(at: AppTest, **choices) -> AppTest:
+    at = _open_filters(at)
     for label, value in choices.items():
         _filter(at, label).set_value(value)
     return run_app(at=at)
 
 
+def _unescape(value: object) -> object:
+    """Markdown as the reader sees it: its escapes removed."""
+    return re.sub(r"\\(.)", r"\1", value) if isinstance(value, str) else value
+
+
 def _table(at: AppTest, column: str):
+    """The one table (data grid or HTML table) with this column, as the reader sees it."""
     tables = [df.value for df in at.dataframe if column in df.value.columns]
+    tables += [t for t in html_tables(at) if column in t.columns]
     assert len(tables) == 1, [list(t.columns) for t in tables]
     return tables[0]
 
@@ -157,7 +190,13 @@ def test_everyone_opens_on_the_overview_and_nobody_can_edit_there(app_engine, wh
     if who == PUBLIC:
         assert page_titles(at) == ["Vue d'ensemble", "Le plan", "Fiche action", "Connexion"]
     assert any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
-    assert [s.label for s in at.selectbox] == FILTERS
+    # The filters are folded, under a caption that says which apply; opened, all four.
+    assert _filters_title(at) == (
+        f"Filtres appliqués : {year} · les deux collectivités · tous les objectifs"
+        " · tous les pilotes"
+    )
+    assert not at.selectbox
+    assert [s.label for s in _open_filters(at).selectbox] == FILTERS
     shown = metrics(at)
     for label in (
         "Avancement moyen",
@@ -222,6 +261,21 @@ def test_collectivity_filter_changes_the_budget_and_the_address(app_engine):
     assert shown[f"Réalisé {e.year}"] == format_eur(e.budget.total.spent_cents)
     assert list(_table(at, "Exécution")["Collectivité"]) == [CAHORS, "Total"]
     assert _param(at, "collectivite") == [CAHORS]
+    assert [s.label for s in at.selectbox] == FILTERS  # still open, for the next choice
+
+
+def test_folded_filters_still_apply_and_their_title_says_which(app_engine):
+    at = _choose(_app(app_engine, "viewer"), Collectivité=CAHORS)
+    at.session_state["overview_filters"] = False  # the reader folds the filters again
+    at = run_app(at=at)
+    assert not at.selectbox
+    e = _expected(app_engine, collectivity=CAHORS)
+    assert _filters_title(at) == (
+        f"Filtres appliqués : {e.year} · {CAHORS} · tous les objectifs · tous les pilotes"
+    )
+    assert metrics(at)[f"Arbitré {e.year}"] == format_eur(e.budget.total.arbitrated_cents)
+    assert list(_table(at, "Exécution")["Collectivité"]) == [CAHORS, "Total"]
+    assert _param(at, "collectivite") == [CAHORS]
 
 
 CHART_KEYS = {
@@ -237,11 +291,15 @@ def _charts_shown(at: AppTest) -> list[str]:
     return [c.key for c in at.get("plotly_chart")]
 
 
-def _chart_table(at: AppTest, label: str):
-    """The table behind the chart of a tab (in the expander below the chart)."""
+def _chart_table(at: AppTest, label: str) -> tuple[AppTest, object]:
+    """The table behind the chart of a tab (in the section below the chart, sent once
+    that section is opened)."""
     tab = next(t for t in at.tabs if t.label == label)
-    (table,) = [df.value for df in tab.dataframe]
-    return table
+    assert not html_tables(tab) and not tab.dataframe  # closed: not sent
+    at = _open(at, f"{CHART_KEYS[label]}_data")
+    tab = next(t for t in at.tabs if t.label == label)
+    (table,) = html_tables(tab)
+    return at, table
 
 
 def test_each_chart_tab_shows_its_chart_alone_with_its_table_and_keeps_it_in_the_address(
@@ -255,7 +313,7 @@ def test_each_chart_tab_shows_its_chart_alone_with_its_table_and_keeps_it_in_the
         at.session_state["overview_chart"] = label  # what a click on the tab sends
         at = run_app(at=at)
         assert _charts_shown(at) == [key]
-        table = _chart_table(at, label)
+        at, table = _chart_table(at, label)
         assert len(table) > 0
         slug = next(s for s, lab in CHART_TABS.items() if lab == label)
         if slug == "arborescence":
@@ -284,6 +342,10 @@ def test_a_shared_link_opens_the_chart_tab_it_names_and_ignores_an_unknown_one(a
 
 def test_a_shared_link_opens_the_overview_with_its_year_and_objective(app_engine):
     at = _app(app_engine, "viewer", annee="2024", objectif="2")
+    assert _filters_title(at) == (
+        "Filtres appliqués : 2024 · les deux collectivités · objectif 2 · tous les pilotes"
+    )
+    at = _open_filters(at)
     assert _filter(at, "Année").value == 2024
     assert _filter(at, "Objectif").value == "2"
     e = _expected(app_engine, 2024, objective="2")
@@ -419,9 +481,11 @@ def _status_changed_at(engine, code: str, status: ActionStatus, moment: datetime
 
 
 def _statuses_then(at: AppTest) -> dict[str, int]:
+    if not any("Évolution" in t.columns for t in html_tables(at)):
+        at = _open(at, "overview_statuses_open")
     table = _table(at, "Évolution")
     then = next(c for c in table.columns if c.startswith("Actions au"))
-    return dict(zip(table["Statut"], table[then], strict=True))
+    return dict(zip(table["Statut"], map(int, table[then]), strict=True))
 
 
 def test_statuses_are_compared_at_the_end_of_the_day_in_paris(own_engine):
@@ -443,3 +507,22 @@ def test_statuses_are_compared_at_the_end_of_the_day_in_paris(own_engine):
     assert any(format_date(day) in c.value for c in at.caption)
     then = _statuses_then(at)
     assert (then[running], then[blocked]) == (8, 1)  # at the end of ``day``, 2.2 still ran
+
+
+def test_text_typed_by_users_is_shown_as_typed_in_the_tables(own_engine):
+    """The small tables are HTML tables: typed text is escaped, shown as typed."""
+    typed = "Jalon *important* [lien](https://exemple.fr) <b>gras</b> | 1. suite"
+    with db.session_scope(own_engine, write=True) as session:
+        milestone = session.exec(
+            select(Milestone).where(Milestone.done_date.is_(None)).order_by(Milestone.id)
+        ).first()
+        milestone.title = typed
+        milestone.due_date = date.today() + timedelta(days=5)
+        session.add(milestone)
+        revision.bump_revision(session)
+    add_user(own_engine, "viewer")
+    at = _app(own_engine, "viewer")
+    upcoming = _table(at, "Dans")
+    assert typed in list(upcoming["Jalon"])
+    raw = next(h.proto.body for h in at.get("html") if "important" in h.proto.body)
+    assert "&lt;b&gt;gras&lt;/b&gt;" in raw and "<b>" not in raw  # escaped, never HTML

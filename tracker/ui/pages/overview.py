@@ -19,11 +19,23 @@ from tracker.services.indicators import target_path
 from tracker.services.overview import Overview, OverviewFilter
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import chart_with_table, example_banner, plain
+from tracker.ui.components import example_banner, md_escape, plain
+from tracker.ui.tables import static_table
 
 ALL = "Tous"
 _PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "objectif"}
 _PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
+
+
+# What the browser draws costs more than what the server computes (a Chromium
+# profile of one reload: plotly, React and layout take most of it). So what is not
+# read at a glance (the filters, the tables behind the charts) is sent only once
+# opened, and the small static tables are plain HTML tables (tracker.ui.tables).
+def _section(label: str, key: str):  # noqa: ANN202
+    """A collapsible section whose content is built and sent only once it is opened
+    (None while closed)."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
 
 
 # The overview and its figures and tables are built once per data change and
@@ -84,6 +96,17 @@ def _choice(name: str, options: list, default: object = None) -> object:
     return default
 
 
+_FILTER_KEYS = {name: f"overview_{name}" for name in ("year", "collectivity", "objective", "pilot")}
+
+
+def _current(name: str, options: list, default: object) -> object:
+    """A filter's value: its widget's (the section is open), else the address's."""
+    value = st.session_state.get(_FILTER_KEYS[name])
+    if value is not None and value in options:
+        return value
+    return _choice(name, options, default)
+
+
 def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     structure = data.plan_structure(plan_id)
     today = context.today()
@@ -93,28 +116,15 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     objectives = [ALL, *[o.code for o in structure.objectives]]
     titles = {o.code: f"{o.code} : {o.title}" for o in structure.objectives}
     pilots = [ALL, *overview_service.pilots(structure)]
-    cols = [*st.columns([1, 2]), *st.columns(2)]
-    year = cols[0].selectbox("Année", years, index=years.index(_choice("year", years, current)))
-    collectivity = cols[1].selectbox(
-        "Collectivité",
-        collectivities,
-        index=collectivities.index(_choice("collectivity", collectivities, ALL)),
-        format_func=lambda c: "Les deux" if c == ALL else c,
-    )
-    objective = cols[2].selectbox(
-        "Objectif",
-        objectives,
-        index=objectives.index(_choice("objective", objectives, ALL)),
-        format_func=lambda o: "Tous" if o == ALL else titles[o],
-    )
-    pilot = cols[3].selectbox("Pilote", pilots, index=pilots.index(_choice("pilot", pilots, ALL)))
-    f = OverviewFilter(
-        year=year,
-        collectivity=None if collectivity == ALL else collectivity,
-        objective=None if objective == ALL else objective,
-        pilot=None if pilot == ALL else pilot,
-    )
+    # The filters sit in a section opened on demand (most readers never filter, and
+    # five widgets cost the browser more than the server); their values live in the
+    # address, so a closed section still applies them and its title says which.
+    year = _current("year", years, current)
+    collectivity = _current("collectivity", collectivities, ALL)
+    objective = _current("objective", objectives, ALL)
+    pilot = _current("pilot", pilots, ALL)
     review = _last_review(get_settings().database_url, plan_id, context.revision())
+    default_since = today - timedelta(days=overview_service.DEFAULT_COMPARISON_DAYS)
     since = None
     if review is None:
         raw = st.query_params.get(_PARAMS["since"], "")
@@ -122,14 +132,59 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
             chosen = date.fromisoformat(raw) if raw else None
         except ValueError:
             chosen = None
-        default = chosen or today - timedelta(days=overview_service.DEFAULT_COMPARISON_DAYS)
-        since = st.date_input(
-            "Comparer les statuts avec le",
-            value=min(default, today),
-            max_value=today,
-            format="DD/MM/YYYY",
-            help="En l'absence de comité de pilotage clos, la date de comparaison se choisit ici.",
-        )
+        since = min(chosen or default_since, today)
+        widget = st.session_state.get("overview_since")
+        if isinstance(widget, date) and widget <= today:
+            since = widget
+    summary = [
+        str(year),
+        "les deux collectivités" if collectivity == ALL else str(collectivity),
+        "tous les objectifs" if objective == ALL else f"objectif {objective}",
+        "tous les pilotes" if pilot == ALL else f"pilote : {pilot}",
+    ]
+    # The section's title stays the same (a new title would fold it again on each choice);
+    # the caption above it says which filters apply.
+    st.caption("Filtres appliqués : " + " · ".join(md_escape(x) for x in summary))
+    box = _section("Modifier les filtres", "overview_filters")
+    if box is not None:
+        with box:
+            cols = [*st.columns([1, 2]), *st.columns(2)]
+            year = cols[0].selectbox(
+                "Année", years, index=years.index(year), key=_FILTER_KEYS["year"]
+            )
+            collectivity = cols[1].selectbox(
+                "Collectivité",
+                collectivities,
+                index=collectivities.index(collectivity),
+                key=_FILTER_KEYS["collectivity"],
+                format_func=lambda c: "Les deux" if c == ALL else c,
+            )
+            objective = cols[2].selectbox(
+                "Objectif",
+                objectives,
+                index=objectives.index(objective),
+                key=_FILTER_KEYS["objective"],
+                format_func=lambda o: "Tous" if o == ALL else titles[o],
+            )
+            pilot = cols[3].selectbox(
+                "Pilote", pilots, index=pilots.index(pilot), key=_FILTER_KEYS["pilot"]
+            )
+            if since is not None:
+                since = st.date_input(
+                    "Comparer les statuts avec le",
+                    value=since,
+                    max_value=today,
+                    format="DD/MM/YYYY",
+                    key="overview_since",
+                    help="En l'absence de comité de pilotage clos, la date de comparaison se "
+                    "choisit ici.",
+                )
+    f = OverviewFilter(
+        year=year,
+        collectivity=None if collectivity == ALL else collectivity,
+        objective=None if objective == ALL else objective,
+        pilot=None if pilot == ALL else pilot,
+    )
     by_budget = st.session_state.get("overview_size") == "budget" or (
         "overview_size" not in st.session_state and st.query_params.get("taille") == "credits"
     )
@@ -143,9 +198,7 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
             wanted[_PARAMS[name]] = value
     if f.pilot:
         wanted["pilote"] = f.pilot
-    if since is not None and since != today - timedelta(
-        days=overview_service.DEFAULT_COMPARISON_DAYS
-    ):
+    if since is not None and since != default_since:
         wanted["depuis"] = since.isoformat()
     if by_budget:
         wanted["taille"] = "credits"
@@ -321,8 +374,9 @@ def _statuses(o: Overview) -> None:
             f"Évolution par rapport {since} (statuts reconstitués d'après l'historique des "
             "modifications ; une action créée depuis n'est pas comptée à cette date)."
         )
-    with st.expander("Voir le tableau des statuts"):
-        st.dataframe(_tables(o)["statuses"], hide_index=True, key="overview_statuses")
+    if (box := _section("Voir le tableau des statuts", "overview_statuses_open")) is not None:
+        with box:
+            static_table(_tables(o)["statuses"])
 
 
 def _attention(o: Overview) -> None:
@@ -358,7 +412,7 @@ def _late_decisions(o: Overview) -> None:
         "échéance.",
         icon="⏰",
     )
-    st.dataframe(
+    static_table(
         pd.DataFrame(
             [
                 {
@@ -372,9 +426,7 @@ def _late_decisions(o: Overview) -> None:
                 }
                 for d in o.overdue_decisions
             ]
-        ),
-        hide_index=True,
-        key="overview_late_decisions",
+        )
     )
 
 
@@ -383,24 +435,20 @@ def _open_action(action_id: int) -> None:
 
 
 def _milestones(o: Overview) -> None:
+    # One table under the other: side by side, at 1024 px, their cells wrapped word by word.
     st.header("Jalons")
-    cols = st.columns(2)
-
-    with cols[0]:
-        st.markdown(f"**En retard** ({len(o.overdue)})")
-        if o.overdue:
-            st.dataframe(_tables(o)["overdue"], hide_index=True, key="overview_overdue")
-        else:
-            st.caption("Aucun jalon en retard.")
-    with cols[1]:
-        st.markdown(
-            f"**À venir dans les {overview_service.MILESTONE_HORIZON_DAYS} jours** "
-            f"({len(o.upcoming)})"
-        )
-        if o.upcoming:
-            st.dataframe(_tables(o)["upcoming"], hide_index=True, key="overview_upcoming")
-        else:
-            st.caption("Aucun jalon dans les deux prochains mois.")
+    st.subheader(f"En retard ({len(o.overdue)})")
+    if o.overdue:
+        static_table(_tables(o)["overdue"])
+    else:
+        st.caption("Aucun jalon en retard.")
+    st.subheader(
+        f"À venir dans les {overview_service.MILESTONE_HORIZON_DAYS} jours ({len(o.upcoming)})"
+    )
+    if o.upcoming:
+        static_table(_tables(o)["upcoming"])
+    else:
+        st.caption("Aucun jalon dans les deux prochains mois.")
 
 
 def _budget(o: Overview) -> None:
@@ -409,7 +457,7 @@ def _budget(o: Overview) -> None:
     if not b.rows and b.total.requested_cents == 0:
         st.info(f"Aucune ligne budgétaire pour {o.filters.year} avec ces filtres.")
         return
-    st.dataframe(_tables(o)["budget"], hide_index=True, key="overview_budget")
+    static_table(_tables(o)["budget"])
     if not b.closed:
         st.caption(f"L'arbitrage {o.filters.year} n'est pas encore clôturé.")
 
@@ -422,7 +470,7 @@ def _indicators_behind(o: Overview) -> None:
         f"voie ; **{len(behind)}** en retard ; **{len(stale)}** sans mesure récente."
     )
     if behind or stale:
-        st.dataframe(_tables(o)["indicators"], hide_index=True, key="overview_indicators")
+        static_table(_tables(o)["indicators"])
 
 
 # --------------------------------------------------------------------------
@@ -709,6 +757,19 @@ def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
             _CHART_RENDERERS[name](o, fig, table, by_budget)
 
 
+def _chart_data(table: pd.DataFrame, key: str) -> None:
+    """The figures of the chart above, in a table sent once its section is opened."""
+    if (box := _section("Voir les données du graphique", f"{key}_data")) is not None:
+        with box:
+            static_table(table)
+
+
+def _chart(fig: go.Figure, table: pd.DataFrame, *, key: str, alt: str) -> None:
+    """A chart, then the same figures as a table in a collapsible section (RGAA)."""
+    st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})
+    _chart_data(table, key)
+
+
 def _show_tree(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
     st.radio(
         "Taille des rectangles",
@@ -721,7 +782,7 @@ def _show_tree(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool
         horizontal=True,
         key="overview_size",
     )
-    chart_with_table(
+    _chart(
         fig,
         table,
         key="overview_tree",
@@ -735,7 +796,7 @@ def _show_tree(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool
 
 
 def _show_progress(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
-    chart_with_table(
+    _chart(
         fig, table, key="overview_progress", alt="Avancement réel et attendu de chaque objectif."
     )
 
@@ -750,8 +811,7 @@ def _show_timeline(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: 
     )
     selection = st.session_state.get("overview_timeline")
     points = selection.selection.points if selection and selection.selection else []
-    with st.expander("Voir les données du graphique"):
-        st.dataframe(table, hide_index=True, key="overview_timeline_table")
+    _chart_data(table, "overview_timeline")
     st.caption("Cliquez sur la barre d'une action pour ouvrir sa fiche.")
     for point in points:
         custom = point.get("customdata")
@@ -760,7 +820,7 @@ def _show_timeline(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: 
 
 
 def _show_budget(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
-    chart_with_table(
+    _chart(
         fig,
         table,
         key="overview_budget_chart",
@@ -769,7 +829,7 @@ def _show_budget(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bo
 
 
 def _show_indicators(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
-    chart_with_table(
+    _chart(
         fig,
         table,
         key="overview_indicators_chart",
@@ -816,9 +876,6 @@ def render() -> None:
     _attention(o)
     _late_decisions(o)
     _milestones(o)
-    cols = st.columns(2)
-    with cols[0]:
-        _budget(o)
-    with cols[1]:
-        _indicators_behind(o)
+    _budget(o)
+    _indicators_behind(o)
     _charts(o, since, by_budget)
