@@ -9,16 +9,18 @@ successful save is in the history, which ends on each action's final values.
 No timing is asserted: the pauses below only make the races happen every time.
 
 The second part does the same for the other saves (indicators, measurements,
-budget lines and years, reviews and decisions, accounts, settings): one save
-pauses between reading and writing while another runs. Without the row locks of
-tracker.services.locking, on PostgreSQL, the other one committed in that pause
-and the first then wrote over it or broke a rule; with them it waits for the
-first one and is refused in French, or done after it. SQLite already ran write
-transactions one at a time: there, these tests describe what must stay true.
+budget lines and years, reviews and decisions, accounts, settings, notes, pilot
+accounts, plan imports, survey waves): one save pauses between reading and writing
+while another runs. Without the row locks of tracker.services.locking, on
+PostgreSQL, the other one committed in that pause and the first then wrote over it
+or broke a rule; with them it waits for the first one and is refused in French, or
+done after it. SQLite already ran write transactions one at a time: there, these
+tests describe what must stay true (and those about versions fail without them).
 """
 
 from __future__ import annotations
 
+import io
 import random
 import threading
 import time
@@ -28,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -36,6 +39,10 @@ from sqlmodel import Session, select
 
 from tracker import db
 from tracker.errors import ConflictError, NotFoundError, ValidationError
+from tracker.io.export import workbook_bytes
+from tracker.io.plan_import import run_import
+from tracker.io.survey_file import SurveyTable
+from tracker.io.workbook import InputFile
 from tracker.models import (
     Action,
     ActionStatus,
@@ -55,12 +62,21 @@ from tracker.models import (
     ReviewStatus,
     Role,
     User,
+    Weather,
 )
 from tracker.services import users
-from tracker.services.actions import BulkRow, add_note, bulk_update, update_action
+from tracker.services.actions import (
+    BulkRow,
+    add_note,
+    bulk_update,
+    set_archived,
+    update_action,
+)
 from tracker.services.app_settings import AppSettings, read_settings, update_settings
 from tracker.services.budgets import LineEdit, close_year, reopen_year, save_lines
+from tracker.services.imports import ImportReport
 from tracker.services.indicators import MeasurementEdit, save_measurements, update_indicator
+from tracker.services.plans import IndicatorData, PlanData, create_plan, plan_data
 from tracker.services.reviews import (
     DecisionInput,
     ReviewInput,
@@ -71,6 +87,7 @@ from tracker.services.reviews import (
     open_review,
     update_review,
 )
+from tracker.services.surveys import WaveInput, create_wave, import_responses
 
 STATUSES = [ActionStatus.A_VENIR, ActionStatus.EN_COURS, ActionStatus.EN_PAUSE, ActionStatus.BLOQUE]
 TRACKED = ("status", "progress", "weather")
@@ -865,3 +882,339 @@ def test_two_admins_changing_a_setting_at_once_leave_an_unbroken_history(engine:
     changes = [(e.old_value, e.new_value) for e in history(engine, "réglage")]
     assert changes == [("20", "30"), ("30", "50")]  # each change starts where the last ended
     assert reading(engine, read_settings).upload_limit_mb == 50
+
+
+# Notes and pilot accounts ----------------------------------------------------
+
+
+def test_a_note_added_while_the_action_is_archived_is_refused(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The note read the action as not archived; the archiving must not slip in
+    # between that check and its write, or an archived action gets a new note.
+    editor = editors(engine, 1)[0]
+    archived = action_id(engine, example_plan, "1.5")
+
+    results = one_during_the_other(
+        engine,
+        writing(engine, lambda s: set_archived(s, SYSTEM, archived, True)),
+        writing(engine, lambda s: add_note(s, editor, archived, "Point d'étape.")),
+        first_pauses_after=reads_one_action,
+    )
+
+    assert isinstance(results[0], Action), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert str(results[1]) == "L'action 1.5 est archivée : restaurez-la d'abord."
+    notes = reading(
+        engine, lambda s: s.exec(select(Note.id).where(Note.action_id == archived)).all()
+    )
+    assert notes == []
+
+
+def test_an_action_given_to_a_pilot_made_editor_meanwhile_is_unlinked(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The save checked that the account is a pilot; set_role must not commit
+    # between that check and the save's write, or an editor pilots the action.
+    editor = editors(engine, 1)[0]
+    with db.session_scope(engine, write=True) as session:
+        pilot = users.create_user(session, SYSTEM, login="pilote", role=Role.PILOT)
+    action = read(engine, action_id(engine, example_plan, "1.1"))
+
+    results = one_during_the_other(
+        engine,
+        writing(
+            engine,
+            lambda s: update_action(
+                s,
+                editor,
+                action.id,
+                expected_version=action.version,
+                changes={"pilot_user_id": pilot.id},
+            ),
+        ),
+        writing(engine, lambda s: users.set_role(s, SYSTEM, pilot.id, Role.EDITOR)),
+        first_pauses_after=reads_the("user"),
+    )
+
+    assert isinstance(results[0], Action), results[0]
+    assert isinstance(results[1], User), results[1]
+    after = read(engine, action.id)
+    assert after.pilot_user_id is None  # only pilot accounts pilot actions
+    changes = [(e.old_value, e.new_value) for e in history(engine, "action")]
+    assert changes == [(None, str(pilot.id)), (str(pilot.id), None)]
+
+
+def test_an_action_form_opened_before_its_pilot_changed_is_refused_as_a_conflict(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The form still shows the first pilot: saving it must not put that pilot back
+    # over the link made meanwhile.
+    editor = editors(engine, 1)[0]
+    with db.session_scope(engine, write=True) as session:
+        first, second = (
+            users.create_user(session, SYSTEM, login=login, role=Role.PILOT)
+            for login in ("pilote-un", "pilote-deux")
+        )
+    linked = action_id(engine, example_plan, "1.1")
+    writing(
+        engine, lambda s: users.link_pilot_actions(s, SYSTEM, first.id, example_plan.id, [linked])
+    )()
+    opened = read(engine, linked)
+
+    results = one_during_the_other(
+        engine,
+        writing(
+            engine,
+            lambda s: users.link_pilot_actions(s, SYSTEM, second.id, example_plan.id, [linked]),
+        ),
+        writing(
+            engine,
+            lambda s: update_action(
+                s,
+                editor,
+                linked,
+                expected_version=opened.version,
+                changes={"pilot_user_id": first.id, "progress": opened.progress + 5},
+            ),
+        ),
+        first_pauses_after=reads_the("action", "plan_id"),
+    )
+
+    assert results[0] is None, results[0]
+    assert isinstance(results[1], ConflictError), results[1]
+    assert "Compte du pilote : pilote-un → pilote-deux" in str(results[1])
+    after = read(engine, linked)
+    assert (after.pilot_user_id, after.progress) == (second.id, opened.progress)
+    assert after.version == opened.version + 1
+
+
+# Plan imports ----------------------------------------------------------------
+
+
+def plan_file(engine: Engine, plan: Plan, **cells: object) -> bytes:
+    """The plan as exported now, with these cells changed (``Sheet_A1=value``)."""
+    with db.session_scope(engine) as session:
+        data, versions = plan_data(session, plan.id)
+    workbook = openpyxl.load_workbook(io.BytesIO(workbook_bytes(data, versions)))
+    for where, value in cells.items():
+        sheet, cell = where.rsplit("_", 1)
+        workbook[sheet][cell] = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def importing(engine: Engine, content: bytes, plan_name: str | None = None) -> Callable[[], object]:
+    """Applying the file, to run later in its own transaction (as the import page does)."""
+    files = [InputFile("plan.xlsx", content)]
+    return writing(
+        engine, lambda s: run_import(s, SYSTEM, files, apply=True, plan_name=plan_name)[0]
+    )
+
+
+# Budget!E24 is the request of 1.2, 2026, Ville de Cahors, investissement.
+REQUEST_OF_THE_LINE = "Budget_E24"
+
+
+def test_a_budget_line_saved_from_a_table_read_before_an_import_is_refused(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The table was read before the import changed the line: saving it must not
+    # write over the import's change.
+    editor = editors(engine, 1)[0]
+    line = budget_line(engine, example_plan, 2026, "1.2", "investissement")
+    content = plan_file(engine, example_plan, **{REQUEST_OF_THE_LINE: 31_000})
+    edit = LineEdit(
+        line.action_id,
+        VILLE,
+        line.section,
+        32_000_00,
+        line.arbitrated_cents,
+        line.spent_cents,
+        line.decision_date,
+        line.comment,
+        line_id=line.id,
+        expected_version=line.version,
+    )
+
+    results = one_during_the_other(
+        engine,
+        importing(engine, content),
+        writing(engine, lambda s: save_lines(s, editor, example_plan.id, 2026, [edit])),
+        first_pauses_after=reads_the("budget_line", "action_id"),
+    )
+
+    assert isinstance(results[0], ImportReport), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert "modifiée entre-temps par quelqu'un d'autre (tests)" in str(results[1])
+    after = budget_line(engine, example_plan, 2026, "1.2", "investissement")
+    assert (after.requested_cents, after.version) == (31_000_00, line.version + 1)
+    changes = [(e.old_value, e.new_value, e.entity_version) for e in history(engine, "budget")]
+    assert changes == [(str(line.requested_cents), "3100000", line.version + 1)]
+
+
+def test_a_year_closed_while_an_import_changes_its_requests_is_closed_after_the_import(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The import read 2026 as open; the closing must not slip in between that check
+    # and its write, or frozen amounts change after the closure.
+    content = plan_file(engine, example_plan, **{REQUEST_OF_THE_LINE: 31_000})
+
+    results = one_during_the_other(
+        engine,
+        importing(engine, content),
+        writing(engine, lambda s: close_year(s, SYSTEM, example_plan.id, 2026)),
+        first_pauses_after=reads_the("budget_year", "plan_id"),
+    )
+
+    assert isinstance(results[0], ImportReport), results[0]
+    assert isinstance(results[1], BudgetYear), results[1]
+    operations = [e.operation for e in history(engine, "budget", "exercice")]
+    assert operations == ["modification", "clôture de l'arbitrage"]
+
+
+def test_an_action_saved_while_an_import_changes_it_makes_the_import_a_conflict(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The file was exported before the save: the import must see the save's new
+    # version, not write over it.
+    editor = editors(engine, 1)[0]
+    action = read(engine, action_id(engine, example_plan, "1.2"))
+    assert action.weather is not Weather.ORAGE
+    content = plan_file(engine, example_plan, Actions_J3="Bloqué")  # 1.2's status
+
+    results = one_during_the_other(
+        engine,
+        lambda: save(engine, editor, action.id, action.version, weather=Weather.ORAGE),
+        importing(engine, content),
+        first_pauses_after=reads_one_action,
+    )
+
+    assert isinstance(results[0], Action), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert results[1].details == [
+        f"Action 1.2 : modifiée dans l'application (version {action.version + 1}) après "
+        f"l'export du fichier (version {action.version}) ; exportez à nouveau le plan et "
+        "reportez-y vos modifications."
+    ]
+    after = read(engine, action.id)
+    assert (after.status, after.weather, after.version) == (
+        action.status,
+        Weather.ORAGE,
+        action.version + 1,
+    )
+
+
+def test_an_indicator_saved_from_a_form_opened_before_an_import_is_refused(
+    engine: Engine, example_plan: Plan
+) -> None:
+    editor = editors(engine, 1)[0]
+    indicator = indicator_of(engine, example_plan, "I6")
+    content = plan_file(engine, example_plan, Indicateurs_B7="Nom venu du fichier")
+
+    results = one_during_the_other(
+        engine,
+        importing(engine, content),
+        writing(
+            engine,
+            lambda s: update_indicator(
+                s, editor, indicator.id, indicator.version, {"name": "Nom saisi"}
+            ),
+        ),
+        first_pauses_after=reads_the("indicator", "plan_id"),
+    )
+
+    assert isinstance(results[0], ImportReport), results[0]
+    assert isinstance(results[1], ConflictError), results[1]
+    assert "Enregistré entre-temps par : tests." in str(results[1])
+    after = indicator_of(engine, example_plan, "I6")
+    assert (after.name, after.version) == ("Nom venu du fichier", indicator.version + 1)
+
+
+def test_a_new_plan_imported_twice_at_once_is_created_once(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # Before, on PostgreSQL, the second import also found no such plan and failed
+    # on the plan's unique name, in English.
+    content = plan_file(engine, example_plan)
+    name = "Plan importé deux fois"
+
+    results = one_during_the_other(
+        engine,
+        importing(engine, content, plan_name=name),
+        importing(engine, content, plan_name=name),
+        first_pauses_after=lambda st: st.replace('"', "").lstrip().startswith("INSERT INTO plan "),
+    )
+
+    assert isinstance(results[0], ImportReport) and results[0].new_plan, results[0]
+    assert isinstance(results[1], ImportReport), results[1]
+    assert (results[1].new_plan, results[1].ok, results[1].total_changes) == (False, True, 0)
+    plans = reading(engine, lambda s: s.exec(select(Plan.id).where(Plan.name == name)).all())
+    assert len(plans) == 1
+
+
+# Survey waves ----------------------------------------------------------------
+
+
+def test_a_measurement_typed_while_a_wave_is_imported_on_its_date_refuses_the_import(
+    engine: Engine,
+) -> None:
+    # The typed measurement and the wave's computed one share the indicator, the
+    # date and the source: one of them must be refused in French, never both
+    # written (the database's unique key failed, in English).
+    end = date(2023, 6, 30)
+    with db.session_scope(engine, write=True) as session:
+        plan = create_plan(
+            session,
+            PlanData(
+                name="Plan d'enquête",
+                collectivities=[VILLE],
+                first_year=2020,
+                last_year=2026,
+                indicators=[
+                    IndicatorData(
+                        code="S1",
+                        name="Part des habitants équipés d'un smartphone",
+                        survey_question="Smartphone",
+                        survey_values=["Oui"],
+                    )
+                ],
+            ),
+            actor=SYSTEM,
+        )
+        wave = create_wave(session, SYSTEM, plan.id, WaveInput("Enquête 2023", None, end))
+        indicator = session.exec(select(Indicator).where(Indicator.plan_id == plan.id)).one()
+    table = SurveyTable(
+        file_name="enquete.csv",
+        columns=["Smartphone"],
+        respondents=["R1", "R2", "R3", "R4"],
+        answers=[["Oui"], ["Oui"], ["Non"], ["Oui"]],
+        weights=None,
+        weight_column=None,
+        id_column=None,
+    )
+    typed = MeasurementEdit(date=end, value=40, source="Enquête 2023")
+
+    results = one_during_the_other(
+        engine,
+        writing(engine, lambda s: save_measurements(s, SYSTEM, indicator.id, [typed], today=TODAY)),
+        writing(engine, lambda s: import_responses(s, SYSTEM, wave.id, table)),
+        first_pauses_after=reads_the("measurement", "indicator_id"),
+    )
+
+    assert results[0] == 1, results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert results[1].details == [
+        "Indicateur S1 : une mesure saisie existe déjà le 30/06/2023 avec la source "
+        "« Enquête 2023 » ; supprimez-la ou renommez la vague."
+    ]
+    stored = reading(
+        engine,
+        lambda s: s.exec(
+            select(Measurement.value, Measurement.wave_id).where(
+                Measurement.indicator_id == indicator.id
+            )
+        ).all(),
+    )
+    assert [tuple(m) for m in stored] == [(40, None)]

@@ -680,6 +680,13 @@ def _action_ids(engine: Engine, plan_id: int) -> dict[str, int]:
     return dict(rows)
 
 
+def _versions(engine: Engine, plan_id: int) -> dict[str, int]:
+    """Each action's version, by action code."""
+    with db.session_scope(engine) as session:
+        rows = session.exec(select(Action.code, Action.version).where(Action.plan_id == plan_id))
+        return dict(rows.all())
+
+
 def _link(engine: Engine, actor: User, pilot: User, plan_id: int, codes: list[str]) -> None:
     ids = _action_ids(engine, plan_id)
     with db.session_scope(engine, write=True) as session:
@@ -694,12 +701,17 @@ def test_a_pilot_given_another_role_is_unlinked_from_their_actions(engine, examp
     codes = sorted(_action_ids(engine, example_plan.id))
     _link(engine, admin, pilot, example_plan.id, codes[:2])
     _link(engine, admin, other, example_plan.id, codes[2:3])
+    before = _versions(engine, example_plan.id)
 
     with db.session_scope(engine, write=True) as session:
         users.set_role(session, admin, pilot.id, new_role)
 
     linked = {code: p for code, p in _pilot_of(engine, example_plan.id).items() if p}
     assert linked == {codes[2]: other.id}
+    # Unlinking changes the action: a form opened before is refused as a conflict.
+    after = _versions(engine, example_plan.id)
+    assert {c for c in codes if after[c] != before[c]} == set(codes[:2])
+    assert all(after[c] == before[c] + 1 for c in codes[:2])
     with db.session_scope(engine) as session:
         unlinks = session.exec(
             select(AuditEntry).where(
@@ -741,6 +753,34 @@ def test_link_pilot_actions_links_exactly_the_given_actions_of_the_plan(engine, 
     # Links to the other plan's actions are left as they were.
     linked_elsewhere = {code: p for code, p in _pilot_of(engine, second_plan.id).items() if p}
     assert linked_elsewhere == {codes[0]: pilot.id}
+
+
+def test_linking_a_pilot_gives_each_action_it_changes_a_new_version_in_the_history(
+    engine, example_plan
+):
+    editor = _account(engine, "mission", "editor")
+    pilot = _account(engine, "pilote", "pilot")
+    codes = sorted(_action_ids(engine, example_plan.id))
+    _link(engine, editor, pilot, example_plan.id, codes[0:2])
+    before = _versions(engine, example_plan.id)
+
+    # codes[0] is unlinked, codes[1] stays linked, codes[2] is linked.
+    _link(engine, editor, pilot, example_plan.id, codes[1:3])
+
+    after = _versions(engine, example_plan.id)
+    changed = {c: after[c] - before[c] for c in codes if after[c] != before[c]}
+    assert changed == {codes[0]: 1, codes[2]: 1}
+    ids = _action_ids(engine, example_plan.id)
+    with db.session_scope(engine) as session:
+        entries = session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.field == "pilot_user_id", AuditEntry.user_login == "mission")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [(e.action_id, e.entity_version, e.old_value, e.new_value) for e in entries[-2:]] == [
+        (ids[codes[0]], after[codes[0]], str(pilot.id), None),
+        (ids[codes[2]], after[codes[2]], None, str(pilot.id)),
+    ]
 
 
 @pytest.mark.parametrize("role", ["admin", "editor", "viewer"])

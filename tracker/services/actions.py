@@ -178,13 +178,40 @@ def changes_since(session: Session, action: Action, version: int) -> list[AuditE
     )
 
 
+def _pilot_logins(session: Session, entries: Iterable[AuditEntry]) -> dict[int, str]:
+    """The logins of the pilot accounts these history entries name (stored by id)."""
+    ids = {
+        int(v)
+        for e in entries
+        if e.field == "pilot_user_id"
+        for v in (e.old_value, e.new_value)
+        if v and v.isdigit()
+    }
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(User.id, User.login).where(User.id.in_(ids))).all())
+
+
+def _shown(entry: AuditEntry, value: str | None, logins: dict[int, str]) -> str | None:
+    """A history value as a user reads it: a pilot account by its login."""
+    if entry.field == "pilot_user_id" and value and value.isdigit():
+        return logins.get(int(value), value)
+    return value
+
+
 def _check_version(session: Session, action: Action, expected_version: int) -> None:
     if action.version == expected_version:
         return
+    entries = changes_since(session, action, expected_version)
+    logins = _pilot_logins(session, entries)
     lines = [
         f"{format_datetime(e.at)}, {e.user_login} : "
-        + (describe_change(e.field, e.old_value, e.new_value) if e.field else e.operation)
-        for e in changes_since(session, action, expected_version)
+        + (
+            describe_change(e.field, _shown(e, e.old_value, logins), _shown(e, e.new_value, logins))
+            if e.field
+            else e.operation
+        )
+        for e in entries
     ]
     raise ConflictError(
         f"L'action {action.code} a été modifiée par quelqu'un d'autre depuis que vous l'avez "
@@ -393,17 +420,22 @@ def update_action(
     date; « abandonné » needs a note giving the reason.
     """
     today = today or date.today()
+    # The pilot account given is locked before the action: an account before the
+    # actions it pilots, as users.set_role and link_pilot_actions lock them
+    # (tracker.services.locking). Without it, on PostgreSQL, an account made editor or
+    # disabled meanwhile could still be given the action: its role was checked here
+    # before set_role committed, and set_role's unlinking did not see this action yet.
+    pilot_id = changes.get("pilot_user_id")
+    pilot = locked_get(session, User, pilot_id) if pilot_id is not None else None
     action = _locked_action(session, action_id)
     require_action_edit(actor, action)
     if action.archived:
         raise ValidationError(f"L'action {action.code} est archivée : restaurez-la d'abord.")
     _check_version(session, action, expected_version)
     values, problems = _prepare(action, actor, changes, note=note, today=today)
-    pilot_id = values["pilot_user_id"]
-    if pilot_id is not None and pilot_id != action.pilot_user_id:
-        pilot = session.get(User, pilot_id)
-        if pilot is None or pilot.role != Role.PILOT or not pilot.active:
-            problems.append("Le compte choisi comme pilote n'est pas un compte de pilote actif.")
+    new_pilot = pilot_id is not None and pilot_id != action.pilot_user_id
+    if new_pilot and (pilot is None or pilot.role != Role.PILOT or not pilot.active):
+        problems.append("Le compte choisi comme pilote n'est pas un compte de pilote actif.")
     if problems:
         raise ValidationError(f"L'action {action.code} n'a pas été enregistrée.", details=problems)
     _apply(session, actor, action, values, note=note)
@@ -412,7 +444,8 @@ def update_action(
 
 def add_note(session: Session, actor: User | None, action_id: int, text: str) -> Note:
     """Add a dated note to an action (editors, admins, and the action's pilot)."""
-    action = get_action(session, action_id)
+    # Locked: a note added while the action is archived waits, then is refused.
+    action = _locked_action(session, action_id)
     require(actor, Permission.ADD_NOTE)
     if not can_edit_action(actor, action):
         raise PermissionDenied(
@@ -861,28 +894,14 @@ def action_detail(session: Session, action_id: int, at: date) -> ActionDetail:
         )
     )
     # Pilot accounts are stored by id: show their login instead.
-    account_ids = {
-        int(v)
-        for e in entries
-        if e.field == "pilot_user_id"
-        for v in (e.old_value, e.new_value)
-        if v and v.isdigit()
-    }
-    logins = (
-        dict(session.execute(sa.select(User.id, User.login).where(User.id.in_(account_ids))).all())
-        if account_ids
-        else {}
-    )
-
-    def shown(entry: AuditEntry, value: str | None) -> str | None:
-        if entry.field == "pilot_user_id" and value and value.isdigit():
-            return logins.get(int(value), value)
-        return value
+    logins = _pilot_logins(session, entries)
 
     def change(entry: AuditEntry) -> str:
         if entry.field:
             return describe_change(
-                entry.field, shown(entry, entry.old_value), shown(entry, entry.new_value)
+                entry.field,
+                _shown(entry, entry.old_value, logins),
+                _shown(entry, entry.new_value, logins),
             )
         value = entry.new_value if entry.new_value is not None else entry.old_value
         return display_value(None, value) if value else ""

@@ -6,6 +6,13 @@ section...). Importing the same file twice changes nothing; an updated file
 updates what changed, with audit entries naming the import; nothing the file
 does not mention is ever deleted. An action edited in the app after the file
 was exported (its version in the file is older) is a conflict.
+
+Applying competes with the app's saves of the same rows, so it first locks what
+they lock (tracker.services.locking): the plan (as budget saves, year closings and
+reopenings do), then its actions and its indicators, ids ascending. A save of those
+rows waits for the import, or the import for it, and each checks what the other
+wrote. Changed actions, budget lines and indicators get one version more, as a
+save from the app gives them: a form or table read before the import is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tracker.errors import ValidationError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.models import (
     Action,
     ActionCarrier,
@@ -39,6 +46,7 @@ from tracker.models import (
 from tracker.services import audit, surveys
 from tracker.services.actions import describe_change
 from tracker.services.budgets import closed_years, frozen_message
+from tracker.services.locking import lock_name, lock_rows, locked_get
 from tracker.services.permissions import Permission, require
 from tracker.services.plans import PlanData, create_plan, validate_plan_data
 from tracker.services.revision import bump_revision
@@ -55,6 +63,8 @@ SHEET_ORDER = (
     "Mesures",
     "Références",
 )
+# Rows saved with a version in the app (optimistic locking), by audit entity.
+VERSIONED = {"action": Action, "budget": BudgetLine, "indicateur": Indicator}
 
 
 @dataclass
@@ -101,7 +111,8 @@ class _Writer:
     ) -> None:
         self.session, self.actor, self.plan, self.report = session, actor, plan, report
         self.apply, self.context = apply, context
-        self.touched_actions: set[int] = set()
+        # Ids of the rows that get one version more, by entity (VERSIONED).
+        self.touched: dict[str, set[int]] = defaultdict(set)
 
     def log(
         self,
@@ -117,8 +128,11 @@ class _Writer:
     ) -> None:
         self.report.changes.append(f"{sheet} — {label} : {describe_change(name, old, new)}")
         if self.apply:
-            # Changed actions get one version more when the import is applied.
-            version = obj.version + 1 if entity == "action" else None
+            # Versioned rows get one version more, once, when the import is applied.
+            version = None
+            if entity in VERSIONED:
+                version = obj.version + 1
+                self.touched[entity].add(obj.id)
             audit.record(
                 self.session,
                 actor=self.actor,
@@ -370,8 +384,6 @@ def _update_plan(w: _Writer, data: PlanData, versions: dict[str, int]) -> None:
                     s.add(
                         ActionCarrier(action_id=action.id, collectivity_id=collectivities[name].id)
                     )
-        if changed or carriers_differ:
-            w.touched_actions.add(action.id)
 
     _update_lines(w, data, actions, collectivities)
     _update_indicators(w, data, objectives, actions)
@@ -396,7 +408,7 @@ def _update_lines(
         existing = milestones.get((action.id, item.title))
         if existing is not None:
             if w.sync("Jalons", label, "jalon", existing, values, action_id=action.id):
-                w.touched_actions.add(action.id)
+                w.touched["action"].add(action.id)
         else:
             w.create(
                 "Jalons",
@@ -411,7 +423,7 @@ def _update_lines(
                 action_id=action.id,
             )
             next_position[action.id] += 1
-            w.touched_actions.add(action.id or 0)
+            w.touched["action"].add(action.id or 0)
 
     lines = {
         (b.action_id, b.year, b.collectivity_id, b.section): b
@@ -615,6 +627,25 @@ def _new_plan_report(data: PlanData) -> ImportReport:
     return report
 
 
+def _find_plan(session: Session, name: str) -> Plan | None:
+    return session.exec(select(Plan).where(Plan.name == name)).first()
+
+
+def _lock_plan(session: Session, plan_id: int) -> None:
+    """Lock the plan, then its actions and indicators (ids ascending), until the end of
+    the transaction, before anything is compared.
+
+    Without it, on PostgreSQL, the import checked action versions and closed years on
+    rows another save changed before the import wrote: a year closed meanwhile got
+    frozen amounts changed, and an action or indicator saved meanwhile was silently
+    overwritten.
+    """
+    if locked_get(session, Plan, plan_id) is None:
+        raise NotFoundError(f"Le plan n°{plan_id} n'existe pas.")
+    lock_rows(session, Action, Action.plan_id == plan_id)
+    lock_rows(session, Indicator, Indicator.plan_id == plan_id)
+
+
 def import_plan(
     session: Session,
     actor: User | None,
@@ -635,7 +666,15 @@ def import_plan(
     if plan_name:
         data.name = plan_name
     versions = versions or {}
-    plan = session.exec(select(Plan).where(Plan.name == data.name)).first()
+    plan = _find_plan(session, data.name)
+    if plan is None and apply:
+        # Two imports of one new plan at once: the second waits for the first to
+        # commit, then updates the plan it created (on PostgreSQL it used to fail on
+        # the unique name, in English).
+        lock_name(session, "new plans")
+        plan = _find_plan(session, data.name)
+    if plan is not None and apply:
+        _lock_plan(session, plan.id)
     if plan is None:
         report = _new_plan_report(data)
         report.problems = validate_plan_data(data)
@@ -668,10 +707,13 @@ def import_plan(
                 details=report.conflicts + report.problems,
             )
         now = utcnow()
-        for action in session.exec(select(Action).where(Action.id.in_(writer.touched_actions))):
-            action.version += 1
-            action.updated_at = now
-            session.add(action)
+        for entity, ids in writer.touched.items():
+            model = VERSIONED[entity]
+            for row in session.exec(select(model).where(model.id.in_(ids))):
+                row.version += 1
+                if model is Action:
+                    row.updated_at = now
+                session.add(row)
         session.flush()
         if report.total_changes or report.changes:
             bump_revision(session)

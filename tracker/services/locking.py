@@ -12,7 +12,11 @@ Locks are always taken in the same order, so that two saves never wait for each
 other (a deadlock): parent rows before their children (a plan before its budget
 lines, a review before its decisions, an indicator before its measurements, an
 account before the actions it pilots), ids ascending within a table, and the data
-revision's row (``bump_revision``) last of all.
+revision's row (``bump_revision``) last of all. Where one save locks rows of several
+kinds, they come in this order: a plan, its actions, its indicators (the plan import);
+a survey wave, then its plan's indicators (survey imports and recomputations; a
+recomputation under an indicator's lock reads waves without locking them); an account,
+then actions (a new pilot's account before the action it is given).
 
 FOR NO KEY UPDATE is the lock an UPDATE takes anyway: rows that merely refer to a
 locked row (notes, audit entries, measurements, decisions...) are not blocked.

@@ -10,6 +10,10 @@ uses the Kish effective sample size (see ``stats``).
 
 Responses are stored (one row per respondent), so a wave is recomputed when a
 definition changes, in the same transaction as the change.
+
+A wave's measurements are indicators' measurements: every write of them first locks
+the wave, then every indicator of its plan, ids ascending (tracker.services.locking),
+as the indicator's own saves lock the indicator before its measurements.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit, stats
+from tracker.services.locking import lock_rows, locked_get
 from tracker.services.permissions import Permission, require
 from tracker.services.revision import bump_revision
 
@@ -89,6 +94,24 @@ def get_wave(session: Session, wave_id: int) -> SurveyWave:
     wave = session.get(SurveyWave, wave_id)
     if wave is None:
         raise NotFoundError(f"La vague d'enquête n°{wave_id} n'existe pas.")
+    return wave
+
+
+def _locked_wave(session: Session, wave_id: int) -> SurveyWave:
+    """The wave, then every indicator of its plan (ids ascending), locked until the end
+    of the transaction: taken before a wave's responses or measurements are read to be
+    replaced.
+
+    Without it, on PostgreSQL, an indicator's measurements saved, or its definition
+    changed, while a wave was imported or recomputed were checked against rows the
+    import then changed: two measurements on one date and source failed on the
+    database's unique key, or a measurement was computed from responses being replaced.
+    Every indicator, not only the survey ones, since a definition may become one meanwhile.
+    """
+    wave = locked_get(session, SurveyWave, wave_id)
+    if wave is None:
+        raise NotFoundError(f"La vague d'enquête n°{wave_id} n'existe pas.")
+    lock_rows(session, Indicator, Indicator.plan_id == wave.plan_id)
     return wave
 
 
@@ -162,7 +185,7 @@ def create_wave(
 def update_wave(session: Session, actor: User | None, wave_id: int, data: WaveInput) -> SurveyWave:
     """Rename or redate a wave; its measurements follow (new date, new source)."""
     require(actor, Permission.EDIT_PLAN)
-    wave = get_wave(session, wave_id)
+    wave = _locked_wave(session, wave_id)
     plan = session.get(Plan, wave.plan_id)
     problems = _wave_problems(session, plan, data, wave.id)
     if problems:
@@ -193,7 +216,7 @@ def update_wave(session: Session, actor: User | None, wave_id: int, data: WaveIn
 def delete_wave(session: Session, actor: User | None, wave_id: int) -> None:
     """Delete a wave, its responses and the measurements computed from it."""
     require(actor, Permission.EDIT_PLAN)
-    wave = get_wave(session, wave_id)
+    wave = _locked_wave(session, wave_id)
     count = respondent_count(session, wave.id)
     removed = session.execute(sa.delete(Measurement).where(Measurement.wave_id == wave.id))
     session.execute(sa.delete(SurveyResponse).where(SurveyResponse.wave_id == wave.id))
@@ -590,7 +613,7 @@ def import_responses(
     previous respondents. With ``dry_run`` nothing is written.
     """
     require(actor, Permission.EDIT_PLAN)
-    wave = get_wave(session, wave_id)
+    wave = get_wave(session, wave_id) if dry_run else _locked_wave(session, wave_id)
     respondents: list[str] = table.respondents
     if not respondents:
         raise ValidationError(
@@ -671,7 +694,7 @@ def import_responses(
 def recompute_wave(session: Session, actor: User | None, wave_id: int) -> list[Result]:
     """Recompute every survey indicator on a wave's stored responses."""
     require(actor, Permission.EDIT_PLAN)
-    wave = get_wave(session, wave_id)
+    wave = _locked_wave(session, wave_id)
     if respondent_count(session, wave.id) == 0:
         raise ValidationError(
             f"La vague « {wave.name} » n'a aucun répondant : importez d'abord ses réponses."
@@ -698,7 +721,8 @@ def recompute_indicator(session: Session, actor: User | None, indicator: Indicat
     A wave whose file lacks the question is skipped (and listed in the returned
     notes); if no wave has it, or a sub-population is empty, ValidationError.
     An indicator that is no longer a survey indicator loses its computed
-    measurements.
+    measurements. The caller holds the indicator's lock (update_indicator, the plan
+    import): waves are read here, not locked, which keeps the lock order.
     """
     waves = [
         w

@@ -329,19 +329,7 @@ def set_role(session: Session, actor: User | None, user_id: int, role: Role | st
         # Only pilots are linked to actions. Locked (after the account), so that an
         # action given another pilot meanwhile is left to that pilot.
         for action in lock_rows(session, Action, Action.pilot_user_id == user.id):
-            audit.record(
-                session,
-                actor=actor,
-                entity="action",
-                entity_id=action.id,
-                plan_id=action.plan_id,
-                operation="modification",
-                field="pilot_user_id",
-                old=user.id,
-                new=None,
-            )
-            action.pilot_user_id = None
-            session.add(action)
+            _set_pilot(session, actor, action, None)
     session.add(user)
     bump_revision(session)
     return user
@@ -455,20 +443,32 @@ def link_pilot_actions(
             else (None if action.pilot_user_id == user.id else action.pilot_user_id)
         )
         if action.pilot_user_id != new:
-            audit.record(
-                session,
-                actor=actor,
-                entity="action",
-                entity_id=action.id,
-                plan_id=plan_id,
-                operation="modification",
-                field="pilot_user_id",
-                old=action.pilot_user_id,
-                new=new,
-            )
-            action.pilot_user_id = new
-            session.add(action)
+            _set_pilot(session, actor, action, new)
     bump_revision(session)
+
+
+def _set_pilot(session: Session, actor: User | None, action: Action, pilot_id: int | None) -> None:
+    """Link a locked action to another pilot account (or none), with one version more.
+
+    The pilot account is a field of the action's form: an action form opened before
+    this change is refused as a conflict, instead of putting the previous pilot back.
+    The action's last update date stays: it dates the follow-up, not its links.
+    """
+    action.version += 1
+    audit.record(
+        session,
+        actor=actor,
+        entity="action",
+        entity_id=action.id,
+        plan_id=action.plan_id,
+        entity_version=action.version,
+        operation="modification",
+        field="pilot_user_id",
+        old=action.pilot_user_id,
+        new=pilot_id,
+    )
+    action.pilot_user_id = pilot_id
+    session.add(action)
 
 
 # --------------------------------------------------------------------------
