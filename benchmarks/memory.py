@@ -7,7 +7,7 @@ database prepared as on first start (example plan) with one viewer account.
 Chromium (Debian's, /usr/bin/chromium) opens sessions one after the other, each in
 its own browser context (its own cookies: a separate Streamlit session), logged in
 as that viewer and left open on the overview once its script has stopped and the
-open chart tab has drawn its plotly chart. full: 1 then 20 sessions; smoke: 1 then 3.
+open chart tab has drawn its plotly chart. full: 1 then 20 sessions; smoke: 1 then 2.
 
 Measured: the resident set size of the server, i.e. VmRSS in /proc/PID/status of
 the `streamlit run` process plus that of its descendants (there are none today; a
@@ -52,7 +52,7 @@ from common import (
 )
 from playwright.sync_api import sync_playwright
 
-SCALES = {"smoke": 3, "full": 20}
+SCALES = {"smoke": 2, "full": 20}
 SETTLE_S = 2.0  # RSS is read once it has been stable (within STABLE_MB) for this long
 STABLE_MB = 1.0
 CHARTS = 1  # the open chart tab of the overview; the other tabs draw when opened

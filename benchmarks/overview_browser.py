@@ -51,6 +51,8 @@ TABS = {
 }
 FIRST_TAB = ("Enjeux et actions", "Le plan : enjeux")
 BASELINE = "baseline"
+# Unmeasured rounds before the measured ones (a smoke run only checks the script works).
+WARMUP = {"smoke": 0, "full": 2}
 
 
 @dataclass
@@ -85,8 +87,11 @@ def _tab_time(page, label: str) -> float:  # noqa: ANN001
     return elapsed
 
 
-def reload_times(apps: list[App], runs: int, tabs: bool = False) -> dict[str, list[float]]:
-    """Reload times of the baseline page and of each app's overview, interleaved.
+def reload_times(
+    apps: list[App], runs: int, tabs: bool = False, warmup: int = 2
+) -> dict[str, list[float]]:
+    """Reload times of the baseline page and of each app's overview, interleaved, after
+    ``warmup`` unmeasured rounds (none in a smoke run: its timings are not judged).
 
     With ``tabs``, also the time to open each chart tab of the first app."""
     with contextlib.ExitStack() as stack:
@@ -113,13 +118,13 @@ def reload_times(apps: list[App], runs: int, tabs: bool = False) -> dict[str, li
         measures = {BASELINE: lambda: reload_time(baseline, 1)}
         for name, page in pages.items():
             measures[name] = lambda page=page: reload_time(page, OVERVIEW_CHARTS)
-        times = interleaved(measures, runs, warmup=2)
+        times = interleaved(measures, runs, warmup=warmup)
         if tabs:
             first = pages[apps[0].name]
             times |= interleaved(
                 {label: (lambda label=label: _tab_time(first, label)) for label in TABS},
                 runs,
-                warmup=1,
+                warmup=min(warmup, 1),
             )
     return times
 
@@ -131,7 +136,7 @@ def example_app() -> App:
 
 
 def measure(scale: str = "full", runs: int = 7) -> list[Row]:
-    times = reload_times([example_app()], runs, tabs=True)
+    times = reload_times([example_app()], runs, tabs=True, warmup=WARMUP[scale])
     base = median(times[BASELINE]) * 1000
     return [
         Row("Page minimale : 1 graphique, 1 tableau (référence)", base, baseline=base),

@@ -109,7 +109,9 @@ def main() -> int:
         from common import print_table  # noqa: PLC0415
 
         text = print_table(title, rows)
-        sections.append(text + f"\n_Durée de la mesure : {time.perf_counter() - begin:.0f} s._\n")
+        took = f"Durée de la mesure : {time.perf_counter() - begin:.0f} s."
+        print(took, flush=True)
+        sections.append(text + f"\n_{took}_\n")
         if args.write:  # written as it goes: a long run stopped midway keeps what it measured
             args.write.write_text("\n".join(sections), encoding="utf-8")
     total = time.perf_counter() - started

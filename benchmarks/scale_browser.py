@@ -25,7 +25,7 @@ import time
 
 import generate
 from common import Row, median, print_table, temp_database
-from overview_browser import BASELINE, App, reload_times
+from overview_browser import BASELINE, WARMUP, App, reload_times
 
 
 def _database(kind: str, scale: str, size: int | None = None) -> tuple[dict[str, str], float]:
@@ -46,7 +46,7 @@ def measure(scale: str = "full", runs: int = 7) -> list[Row]:
         App("portefeuille", portfolio, "?plan=1", generate.PASSWORD, "lecteur1"),
         App("grand", grand, "?plan=1", generate.PASSWORD, "lecteur1"),
     ]
-    times = reload_times(apps, runs)
+    times = reload_times(apps, runs, warmup=WARMUP[scale])
     base = median(times[BASELINE]) * 1000
     alone_ms = median(times["seul"]) * 1000
     plans = generate.SIZES[("portefeuille", scale)]

@@ -5,6 +5,7 @@ at the date the app uses (today)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -17,7 +18,15 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, session_token
-from tests.pages import APP, SESSION_KEY, html_tables, metrics, page_titles, run_app
+from tests.pages import (
+    APP,
+    SESSION_KEY,
+    html_tables,
+    metrics,
+    open_page,
+    page_titles,
+    run_app,
+)
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.formats import TIMEZONE, format_date, format_eur, format_percent
@@ -393,19 +402,24 @@ def test_filters_that_match_no_action_say_so(app_engine):
 
 
 @pytest.mark.parametrize("who", ["viewer", PUBLIC])
-def test_selecting_an_action_to_watch_opens_its_page(app_engine, who):
+def test_each_action_to_watch_links_to_its_page(app_engine, who):
     at = _app(app_engine, who)
     table = _attention(at)
-    row = len(table) - 1
-    code = table["Code"].iloc[row]
-    # What the browser sends when a row is clicked in the table.
-    at.session_state["overview_attention"] = {
-        "selection": {"rows": [row], "columns": [], "cells": []}
-    }
-    at = run_app(at=at)
-    assert at.title[0].value == "Fiche action"
-    assert _param(at, "action") == [str(_action_id(app_engine, code))]
-    assert any(t.value.startswith(f"{code} — ") for t in at.text)
+    body = next(h.proto.body for h in at.get("html") if "Pourquoi" in h.proto.body)
+    links: dict[str, list[str]] = {}
+    for action_id, text in re.findall(r'<a href="action\?action=(\d+)">([^<]+)</a>', body):
+        links.setdefault(action_id, []).append(html.unescape(text))
+    # Code and title of every row lead to the action's page (its id in the address).
+    assert len(links) == len(table)
+    for code, title in zip(table["Code"], table["Action"], strict=True):
+        assert links[str(_action_id(app_engine, code))] == [code, title]
+    # That address opens the action's page.
+    code = table["Code"].iloc[-1]
+    at.query_params.clear()
+    at.query_params["action"] = str(_action_id(app_engine, code))
+    target = open_page(at, "Fiche action")
+    assert target.title[0].value == "Fiche action"
+    assert any(t.value.startswith(f"{code} — ") for t in target.text)
 
 
 # --------------------------------------------------------------------------

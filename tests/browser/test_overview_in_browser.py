@@ -258,3 +258,14 @@ def test_overview_on_a_tablet_charts_layout_and_filters_in_the_address(seeded_se
     assert _arbitrated(other) == (label, after)
     _no_errors(other)
     other.close()
+
+    # An action to watch: its code is a link to its page (the session survives the load).
+    link = page.locator("table a[href^='action?action=']").first
+    code = link.inner_text().strip()
+    link.click()
+    page.get_by_role("heading", name="Fiche action").wait_for(timeout=30_000)
+    _settle(page)
+    assert "action=" in page.url
+    expect(page.get_by_text(re.compile(rf"^{re.escape(code)} — ")).first).to_be_visible()
+    assert page.get_by_text("Connecté : elu").count() == 1
+    _no_errors(page)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import numbers
 import re
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -48,10 +49,18 @@ def _text(value: object) -> str:
 
 
 def table_html(
-    frame: pd.DataFrame, *, caption: str | None = None, max_height: int | None = None
+    frame: pd.DataFrame,
+    *,
+    caption: str | None = None,
+    max_height: int | None = None,
+    links: Mapping[str, Sequence[str | None]] | None = None,
 ) -> str:
-    """The table as escaped HTML (a scrolling box of ``max_height`` px if given)."""
+    """The table as escaped HTML (a scrolling box of ``max_height`` px if given).
+
+    ``links``: for a column, the address each row's cell leads to (a real link: it
+    opens with the keyboard, or in a new tab; None for no link)."""
     cells = [[_text(v) for v in row] for row in frame.itertuples(index=False)]
+    targets = [list((links or {}).get(c) or [None] * len(cells)) for c in frame.columns]
     numeric = [
         bool(cells) and all(_NUMERIC.match(row[i]) or row[i] == "–" for row in cells)
         for i in range(len(frame.columns))
@@ -63,9 +72,17 @@ def table_html(
     head = "".join(
         f'<th scope="col"{cls(i)}>{html.escape(str(c))}</th>' for i, c in enumerate(frame.columns)
     )
+
+    def cell(i: int, r: int, value: str) -> str:
+        text = html.escape(value)
+        href = targets[i][r]
+        if href:
+            text = f'<a href="{html.escape(href, quote=True)}">{text}</a>'
+        return f"<td{cls(i)}>{text}</td>"
+
     body = "".join(
-        "<tr>" + "".join(f"<td{cls(i)}>{html.escape(v)}</td>" for i, v in enumerate(row)) + "</tr>"
-        for row in cells
+        "<tr>" + "".join(cell(i, r, v) for i, v in enumerate(row)) + "</tr>"
+        for r, row in enumerate(cells)
     )
     title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     box = "tk-table-box"
@@ -83,9 +100,13 @@ def table_html(
 
 
 def static_table(
-    frame: pd.DataFrame, *, caption: str | None = None, scroll_after: int = 12
+    frame: pd.DataFrame,
+    *,
+    caption: str | None = None,
+    scroll_after: int = 12,
+    links: Mapping[str, Sequence[str | None]] | None = None,
 ) -> None:
     """Show a small read-only table; beyond ``scroll_after`` rows it scrolls in a box."""
     height = 420 if len(frame) > scroll_after else None
     # The style travels with each table (a few hundred bytes): a page may show any of them.
-    st.html(_STYLE + table_html(frame, caption=caption, max_height=height))
+    st.html(_STYLE + table_html(frame, caption=caption, max_height=height, links=links))
