@@ -144,6 +144,29 @@ def test_action_page_shows_fields_milestones_notes_budget_indicators_and_history
     assert not at.button or [b.label for b in at.button] == ["Se déconnecter"]  # viewer: read only
 
 
+def test_action_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine):
+    # The page's tables are cached per data revision: a save by another user (here
+    # through the services, as another app process would) must show on the next run.
+    token = session_token(app_engine, add_user(app_engine, "viewer"))
+    at, action = _action_page(app_engine, token, "2.2")
+    assert {m.label: m.value for m in at.metric}["Statut"] == strings.status_label("en_cours")
+    editor = add_user(app_engine, "editor")
+    with db.session_scope(app_engine, write=True) as session:
+        action_service.update_action(
+            session,
+            editor,
+            action.id,
+            expected_version=action.version,
+            changes={"status": ActionStatus.BLOQUE},
+            note="Prestataire défaillant.",
+        )
+    at = run_app(at=at)
+    assert {m.label: m.value for m in at.metric}["Statut"] == strings.status_label("bloque")
+    history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    assert any("Statut : En cours → Bloqué" in c for c in history["Changement"])
+    assert any("Prestataire défaillant." in t.value for t in at.text)
+
+
 def test_editor_saves_status_and_progress_from_the_form(app_engine):
     editor = add_user(app_engine, "editor", login="mission")
     at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2")

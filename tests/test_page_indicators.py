@@ -23,6 +23,8 @@ from tracker.models import (
     SurveyResponse,
     SurveyWave,
 )
+from tracker.services import indicators as indicator_service
+from tracker.services.indicators import MeasurementEdit
 
 WAVE_2012 = "Étude usages 2012 (exemple illustratif)"
 WAVE_2024 = "Mise à jour 2024 (exemple illustratif)"
@@ -250,6 +252,27 @@ def test_viewer_measurement_bounds_are_formatted_like_the_values(app_engine):
     first = measurements.iloc[0]
     assert first["Borne basse"] == "39,5\u00a0%"
     assert first["Borne haute"] == "50,7\u00a0%"
+
+
+def test_indicator_page_shows_a_measurement_saved_elsewhere_on_its_next_run(app_engine):
+    # The page's chart and tables are cached per data revision: a measurement saved by
+    # another user (through the services, as another app process would) shows at once.
+    at, indicator = _indicator_page(app_engine, _token(app_engine, "viewer"), "I6")
+    before = len(_table(at, "Vague d'enquête"))
+    with db.session_scope(app_engine, write=True) as session:
+        indicator_service.save_measurements(
+            session,
+            add_user(app_engine, "editor"),
+            indicator.id,
+            [MeasurementEdit(date=date(2021, 6, 30), value=1234.0, source="Test")],
+            today=date.today(),
+        )
+    at = run_app(at=at)
+    measurements = _table(at, "Vague d'enquête")
+    assert len(measurements) == before + 1
+    assert "1\u202f234\u00a0nombre" in set(measurements["Valeur"])  # French format
+    chart_data = _table(at, "Série")
+    assert (chart_data["Série"] == "Mesure locale").sum() == before + 1
 
 
 def test_editor_adds_a_measurement_with_the_form(app_engine):

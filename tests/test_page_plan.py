@@ -5,12 +5,15 @@ The app opens on « Vue d'ensemble »; these tests open « Le plan » from the m
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 from tests.conftest import add_user, session_token
 from tests.pages import actions_table, open_page, run_app, status_total
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.io.example import load_example
+from tracker.models import Action, ActionStatus
+from tracker.services.actions import update_action
 from tracker.services.app_settings import INITIALISED, set_setting
 from tracker.services.users import system_actor
 
@@ -59,6 +62,28 @@ def test_plan_page_shows_stakes_objectives_and_the_progress_chart(viewer_token):
     assert len(chart_table) == 3
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Actions"] == "19"
+
+
+def test_plan_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine, viewer_token):
+    # The page's tables and chart are cached per data revision: a save by another
+    # user (through the services, as another app process would) shows on the next run.
+    at = _plan_page(viewer_token)
+    row = actions_table(at).set_index("Code").loc["2.2"]
+    assert row["Statut"] == strings.status_label("en_cours")
+    with db.session_scope(app_engine) as session:
+        action = session.exec(select(Action).where(Action.code == "2.2")).one()
+    with db.session_scope(app_engine, write=True) as session:
+        update_action(
+            session,
+            add_user(app_engine, "editor"),
+            action.id,
+            expected_version=action.version,
+            changes={"status": ActionStatus.BLOQUE},
+        )
+    at = run_app(at=at)
+    assert actions_table(at).set_index("Code").loc["2.2", "Statut"] == strings.status_label(
+        "bloque"
+    )
 
 
 def test_statuses_are_shown_with_a_symbol_and_a_label(viewer_token):

@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
 from tracker import strings
@@ -45,7 +46,47 @@ def saved_message(key: str) -> None:
         slot.success(text)
 
 
-def chart_with_table(fig: go.Figure, table: pd.DataFrame, *, key: str, alt: str) -> None:
+class FrozenFigure(go.Figure):
+    """A figure built once and shown many times: a cached figure, shared by every session.
+
+    Streamlit turns a figure into a dict on every display (``to_dict``: a deep copy
+    of all its data, milliseconds for a few hundred points); this one does it once,
+    when it is built. So it must never be changed afterwards, nor the dict it gives
+    (st.plotly_chart only reads it).
+    """
+
+    def __init__(self, fig: go.Figure) -> None:
+        super().__init__(fig)
+        self._shown = super().to_dict()
+
+    def to_dict(self) -> dict:
+        return self._shown
+
+
+def frozen_figure(fig: go.Figure) -> FrozenFigure:
+    """``fig``, ready for a cache: complete, and serialised once for every display."""
+    return FrozenFigure(fig)
+
+
+# A table to show: an Arrow table, or a DataFrame Arrow could not take as it is.
+Table = pa.Table | pd.DataFrame
+
+
+def arrow_table(frame: pd.DataFrame) -> Table:
+    """``frame`` ready for a cache of tables to show: converted to Arrow once.
+
+    st.dataframe converts a DataFrame to Arrow on every run (milliseconds for a few
+    hundred rows); given the Arrow table, it sends it as it is: the same bytes, the
+    same page. A frame Arrow cannot take as it is (a column of mixed types) is left
+    for st.dataframe to fix, as before.
+    """
+    try:
+        return pa.Table.from_pandas(frame)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return frame
+
+
+def chart_with_table(fig: go.Figure, table: Table, *, key: str, alt: str) -> None:
     """A chart, then the same figures as a table in a collapsible section (accessibility)."""
     st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})
     with st.expander("Voir les données du graphique"):

@@ -1,4 +1,13 @@
-"""Cached reads for the pages, keyed on the data revision."""
+"""Cached reads for the pages, keyed on the data revision.
+
+The reads are shared by every session without a copy (``st.cache_resource``):
+``st.cache_data`` unpickles a fresh copy on every call, about 3 ms for the
+structure of a plan of 500 actions, paid again by every read of every run
+(benchmarks/pages.py). What they return is read-only by convention: frozen
+dataclasses, and lists, data frames or SQLModel objects that no caller changes.
+A caller that needs a changed one builds its own (``dataclasses.replace``,
+``DataFrame.copy``...).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +19,12 @@ from tracker import db
 from tracker.errors import NotFoundError
 from tracker.services import actions, budgets, indicators, surveys
 from tracker.services import plans as plan_service
+from tracker.services.app_settings import AppSettings, read_settings
 from tracker.settings import get_settings
 from tracker.ui import context
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _plan_structure(url: str, plan_id: int, rev: int, at: date) -> plan_service.PlanStructure:
     with db.session_scope(db.get_engine(url)) as session:
         return plan_service.plan_structure(session, plan_id, at)
@@ -27,7 +37,7 @@ def plan_structure(plan_id: int) -> plan_service.PlanStructure:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _action_detail(url: str, action_id: int, rev: int, at: date) -> actions.ActionDetail | None:
     with db.session_scope(db.get_engine(url)) as session:
         try:
@@ -43,7 +53,7 @@ def action_detail(action_id: int) -> actions.ActionDetail | None:
     )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _budget_alerts(url: str, plan_id: int, rev: int, at: date) -> list[budgets.BudgetAlert]:
     with db.session_scope(db.get_engine(url)) as session:
         return budgets.budget_alerts(session, plan_id, at)
@@ -54,7 +64,7 @@ def budget_alerts(plan_id: int) -> list[budgets.BudgetAlert]:
     return _budget_alerts(get_settings().database_url, plan_id, context.revision(), context.today())
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _indicator_rows(url: str, plan_id: int, rev: int, at: date) -> list[indicators.IndicatorRow]:
     with db.session_scope(db.get_engine(url)) as session:
         return indicators.indicator_rows(session, plan_id, at)
@@ -67,7 +77,7 @@ def indicator_rows(plan_id: int) -> list[indicators.IndicatorRow]:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _indicator_detail(
     url: str, indicator_id: int, rev: int, at: date
 ) -> indicators.IndicatorDetail | None:
@@ -85,7 +95,7 @@ def indicator_detail(indicator_id: int) -> indicators.IndicatorDetail | None:
     )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _waves(url: str, plan_id: int, rev: int) -> list[surveys.WaveSummary]:
     with db.session_scope(db.get_engine(url)) as session:
         return surveys.list_waves(session, plan_id)
@@ -96,7 +106,7 @@ def waves(plan_id: int) -> list[surveys.WaveSummary]:
     return _waves(get_settings().database_url, plan_id, context.revision())
 
 
-@st.cache_data(max_entries=4, show_spinner="Chargement des réponses…")
+@st.cache_resource(max_entries=4, show_spinner="Chargement des réponses…")
 def _responses(url: str, wave_id: int, rev: int) -> surveys.Responses:
     with db.session_scope(db.get_engine(url)) as session:
         return surveys.load_responses(session, wave_id)
@@ -107,11 +117,23 @@ def responses(wave_id: int) -> surveys.Responses:
     return _responses(get_settings().database_url, wave_id, context.revision())
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _comparison(url: str, first: int, second: int, rev: int) -> list[surveys.Comparison]:
     with db.session_scope(db.get_engine(url)) as session:
         return surveys.compare_waves(session, first, second)
 
 
 def comparison(first: int, second: int) -> list[surveys.Comparison]:
+    """Each survey indicator measured in both waves, with its change and test."""
     return _comparison(get_settings().database_url, first, second, context.revision())
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _app_settings(url: str, rev: int) -> AppSettings:
+    with db.session_scope(db.get_engine(url)) as session:
+        return read_settings(session)
+
+
+def app_settings() -> AppSettings:
+    """The settings admins change (saving them bumps the revision)."""
+    return _app_settings(get_settings().database_url, context.revision())

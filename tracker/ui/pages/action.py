@@ -3,6 +3,7 @@ the update form for those allowed to change the action."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -16,9 +17,11 @@ from tracker.models import ActionStatus, Priority, ProgressMode, Role, User, Wea
 from tracker.services import actions as action_service
 from tracker.services import budgets, users
 from tracker.services.actions import ActionDetail, MilestoneInput
+from tracker.services.indicators import IndicatorRow
 from tracker.services.permissions import Permission, can_edit_action, has_permission
+from tracker.settings import get_settings
 from tracker.ui import auth, context, data, navigation
-from tracker.ui.components import example_banner, plain, saved_message
+from tracker.ui.components import Table, arrow_table, example_banner, plain, saved_message
 
 _EDITOR_ONLY = (
     "title",
@@ -127,6 +130,13 @@ def _reset_form(action_id: int) -> None:
         del st.session_state[key]
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _pilot_accounts(url: str, rev: int, role: Role, _user: User) -> list[tuple[int, str]]:
+    """The pilot accounts an editor may link (the same for every account of ``role``)."""
+    with db.session_scope(db.get_engine(url)) as session:
+        return users.pilot_accounts(session, _user)
+
+
 def _edit_form(user: User, detail: ActionDetail) -> None:
     a = detail.action
     k = lambda name: _key(a.id, name)  # noqa: E731
@@ -183,8 +193,9 @@ def _edit_form(user: User, detail: ActionDetail) -> None:
         cols = st.columns(2)
         cols[0].text_input("Pilote (nom)", key=k("pilot_name"))
         cols[1].text_input("Fonction du pilote", key=k("pilot_function"))
-        with db.session_scope(context.engine()) as session:
-            accounts = dict(users.pilot_accounts(session, user))
+        accounts = dict(
+            _pilot_accounts(get_settings().database_url, context.revision(), Role(user.role), user)
+        )
         if a.pilot_user_id is not None and a.pilot_user_id not in accounts:
             accounts[a.pilot_user_id] = "(compte désactivé ou non pilote)"
         st.selectbox(
@@ -242,24 +253,12 @@ def _edit_form(user: User, detail: ActionDetail) -> None:
     st.rerun()
 
 
-def _milestones(user: User | None, detail: ActionDetail, editable: bool) -> None:
+def _milestones(user: User | None, detail: ActionDetail, view: ActionView, editable: bool) -> None:
     a = detail.action
     st.header("Jalons")
-    if detail.milestones:
-        table = pd.DataFrame(
-            [
-                {
-                    "Jalon": m.title,
-                    "Échéance": m.due_date,
-                    "Réalisé le": m.done_date,
-                    "Poids": m.weight,
-                    "À signaler": ", ".join(m.flags),
-                }
-                for m in detail.milestones
-            ]
-        )
+    if view.milestones is not None:
         st.dataframe(
-            table,
+            view.milestones,
             hide_index=True,
             key="milestones_table",
             column_config={
@@ -272,24 +271,8 @@ def _milestones(user: User | None, detail: ActionDetail, editable: bool) -> None
     if not editable:
         return
     with st.expander("Modifier les jalons (ajouter, modifier, terminer, réordonner, supprimer)"):
-        source = pd.DataFrame(
-            [
-                {
-                    "N°": m.id,
-                    "Ordre": i + 1,
-                    "Titre": m.title,
-                    "Échéance": m.due_date,
-                    "Réalisé le": m.done_date,
-                    "Poids": m.weight,
-                }
-                for i, m in enumerate(detail.milestones)
-            ],
-            columns=["N°", "Ordre", "Titre", "Échéance", "Réalisé le", "Poids"],
-        )
-        source["Échéance"] = pd.to_datetime(source["Échéance"])
-        source["Réalisé le"] = pd.to_datetime(source["Réalisé le"])
         edited = st.data_editor(
-            source,
+            view.milestone_source,  # copied by the editor
             num_rows="dynamic",
             hide_index=True,
             key=_key(a.id, "milestones_editor"),
@@ -359,14 +342,26 @@ def _notes(user: User | None, detail: ActionDetail, can_note: bool) -> None:
             plain(note.text)
 
 
-def _budget(detail: ActionDetail) -> None:
+def _budget(view: ActionView) -> None:
     st.header("Budget")
-    for alert in data.budget_alerts(detail.action.plan_id):
-        if alert.action_code == detail.action.code:
-            st.warning(f"{budgets.ALERT_KINDS[alert.kind]} : {alert.message}")
-    if not detail.budget_lines:
+    for alert in view.alerts:
+        st.warning(alert)
+    if view.budget_lines is None:
         st.info("Aucune ligne budgétaire.")
     else:
+        st.caption(view.budget_totals)
+        st.dataframe(view.budget_lines, hide_index=True, key="action_budget")
+    if view.fundings is not None:
+        st.subheader("Cofinancements")
+        st.dataframe(view.fundings, hide_index=True, key="action_fundings")
+
+
+def _budget_tables(
+    detail: ActionDetail,
+) -> tuple[pd.DataFrame | None, str, pd.DataFrame | None]:
+    """The budget lines, their totals (a sentence) and the co-financing."""
+    lines, totals, fundings = None, "", None
+    if detail.budget_lines:
         lines = pd.DataFrame(
             [
                 {
@@ -386,82 +381,159 @@ def _budget(detail: ActionDetail) -> None:
             f"arbitré {format_eur(sum(b.arbitrated_cents or 0 for b in detail.budget_lines))} · "
             f"réalisé {format_eur(sum(b.spent_cents for b in detail.budget_lines))}"
         )
-        st.caption(totals)
-        st.dataframe(lines, hide_index=True, key="action_budget")
     if detail.fundings:
-        st.subheader("Cofinancements")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {"Financeur": f, "Montant": format_eur(c), "Statut": s}
-                    for f, c, s in detail.fundings
-                ]
-            ),
-            hide_index=True,
-            key="action_fundings",
+        fundings = pd.DataFrame(
+            [{"Financeur": f, "Montant": format_eur(c), "Statut": s} for f, c, s in detail.fundings]
         )
+    return lines, totals, fundings
 
 
-def _indicators(detail: ActionDetail) -> None:
+def _indicators(view: ActionView) -> None:
     st.header("Indicateurs liés")
-    rows = [
-        r for r in data.indicator_rows(detail.action.plan_id) if detail.action.id in r.action_ids
-    ]
-    if not rows:
+    if view.indicators is None:
         st.info("Aucun indicateur lié à cette action.")
         return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Code": r.code,
-                    "Indicateur": r.name,
-                    "Dernière valeur": format_value(r.state.latest.value, r.unit)
-                    if r.state.latest
-                    else "–",
-                    "Mesurée le": format_date(r.state.latest.date) if r.state.latest else "",
-                    "Vers la cible": format_percent(r.state.progress)
-                    if r.state.progress is not None
-                    else "–",
-                    "Statut": strings.indicator_status_label(r.state.status),
-                    "Cible": format_value(r.target_value, r.unit)
-                    if r.target_value is not None
-                    else "–",
-                }
-                for r in rows
-            ]
-        ),
-        hide_index=True,
-        key="action_indicators",
-    )
-    for r in rows:
+    st.dataframe(view.indicators, hide_index=True, key="action_indicators")
+    for indicator_id, code in view.indicator_links:
         st.page_link(
             navigation.indicator_page(),
-            label=f"Fiche de l'indicateur {r.code}",
+            label=f"Fiche de l'indicateur {code}",
             icon="📈",
-            query_params={"indicator": str(r.id)},
+            query_params={"indicator": str(indicator_id)},
         )
 
 
-def _history(detail: ActionDetail) -> None:
+def _indicators_table(rows: list[IndicatorRow]) -> pd.DataFrame | None:
+    if not rows:
+        return None
+    return pd.DataFrame(
+        [
+            {
+                "Code": r.code,
+                "Indicateur": r.name,
+                "Dernière valeur": format_value(r.state.latest.value, r.unit)
+                if r.state.latest
+                else "–",
+                "Mesurée le": format_date(r.state.latest.date) if r.state.latest else "",
+                "Vers la cible": format_percent(r.state.progress)
+                if r.state.progress is not None
+                else "–",
+                "Statut": strings.indicator_status_label(r.state.status),
+                "Cible": format_value(r.target_value, r.unit)
+                if r.target_value is not None
+                else "–",
+            }
+            for r in rows
+        ]
+    )
+
+
+def _history(view: ActionView) -> None:
     st.header("Historique")
-    if not detail.history:
+    if view.history is None:
         st.info("Aucun changement enregistré.")
         return
-    st.dataframe(
-        pd.DataFrame(
+    st.dataframe(view.history, hide_index=True, key="action_history")
+
+
+def _history_table(detail: ActionDetail) -> pd.DataFrame | None:
+    if not detail.history:
+        return None
+    return pd.DataFrame(
+        [
+            {
+                "Date": format_datetime(h.at),
+                "Par": h.user,
+                "Quoi": h.what,
+                "Changement": h.change,
+            }
+            for h in detail.history
+        ]
+    )
+
+
+def _milestone_tables(detail: ActionDetail) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The milestones as shown, and as the editor's starting point."""
+    shown = None
+    if detail.milestones:
+        shown = pd.DataFrame(
             [
                 {
-                    "Date": format_datetime(h.at),
-                    "Par": h.user,
-                    "Quoi": h.what,
-                    "Changement": h.change,
+                    "Jalon": m.title,
+                    "Échéance": m.due_date,
+                    "Réalisé le": m.done_date,
+                    "Poids": m.weight,
+                    "À signaler": ", ".join(m.flags),
                 }
-                for h in detail.history
+                for m in detail.milestones
             ]
+        )
+    source = pd.DataFrame(
+        [
+            {
+                "N°": m.id,
+                "Ordre": i + 1,
+                "Titre": m.title,
+                "Échéance": m.due_date,
+                "Réalisé le": m.done_date,
+                "Poids": m.weight,
+            }
+            for i, m in enumerate(detail.milestones)
+        ],
+        columns=["N°", "Ordre", "Titre", "Échéance", "Réalisé le", "Poids"],
+    )
+    source["Échéance"] = pd.to_datetime(source["Échéance"])
+    source["Réalisé le"] = pd.to_datetime(source["Réalisé le"])
+    return shown, source
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """The page's tables, built once per data change and day (those only shown, as
+    Arrow tables: see ``arrow_table``)."""
+
+    info: Table
+    milestones: Table | None
+    milestone_source: pd.DataFrame  # the editor's starting point (it copies it)
+    alerts: tuple[str, ...]
+    budget_lines: Table | None
+    budget_totals: str
+    fundings: Table | None
+    indicators: Table | None
+    indicator_links: tuple[tuple[int, str], ...]  # (id, code)
+    history: Table | None
+
+
+# Shared by every session without a copy (st.cache_resource; nothing mutates it):
+# formatting the tables took much of each run (benchmarks/pages.py). ``_detail`` is
+# not part of the key: it follows from the others (the action's page data at this
+# revision and date).
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _view(url: str, action_id: int, rev: int, at: date, _detail: ActionDetail) -> ActionView:
+    a = _detail.action
+    milestones, source = _milestone_tables(_detail)
+    lines, totals, fundings = _budget_tables(_detail)
+    linked = [r for r in data.indicator_rows(a.plan_id) if a.id in r.action_ids]
+    indicators, history = _indicators_table(linked), _history_table(_detail)
+
+    def shown(frame: pd.DataFrame | None) -> Table | None:
+        return None if frame is None else arrow_table(frame)
+
+    return ActionView(
+        info=arrow_table(_info_table(_detail)),
+        milestones=shown(milestones),
+        milestone_source=source,
+        alerts=tuple(
+            f"{budgets.ALERT_KINDS[alert.kind]} : {alert.message}"
+            for alert in data.budget_alerts(a.plan_id)
+            if alert.action_code == a.code
         ),
-        hide_index=True,
-        key="action_history",
+        budget_lines=shown(lines),
+        budget_totals=totals,
+        fundings=shown(fundings),
+        indicators=shown(indicators),
+        indicator_links=tuple((r.id, r.code) for r in linked),
+        history=shown(history),
     )
 
 
@@ -503,12 +575,15 @@ def render() -> None:
     user = auth.current_user()
     a = detail.action
     structure = data.plan_structure(a.plan_id)
+    view = _view(
+        get_settings().database_url, action_id, context.revision(), context.today(), detail
+    )
     example_banner(structure.is_example)
     plain(f"{a.code} — {a.title}")
     saved_message("action_saved")
     _summary(detail)
     st.header("Informations")
-    info = _info_table(detail)
+    info = view.info
     st.dataframe(info, hide_index=True, key="action_info", height=38 + 35 * len(info))
     if a.description:
         st.subheader("Description")
@@ -518,9 +593,9 @@ def render() -> None:
         _edit_form(user, detail)
     elif user is not None and Role(user.role) == Role.PILOT and not a.archived:
         st.info("Cette action n'est pas liée à votre compte : vous pouvez la consulter.")
-    _milestones(user, detail, editable)
+    _milestones(user, detail, view, editable)
     _notes(user, detail, editable and has_permission(user, Permission.ADD_NOTE))
-    _budget(detail)
-    _indicators(detail)
-    _history(detail)
+    _budget(view)
+    _indicators(view)
+    _history(view)
     _archive(user, detail)

@@ -7,15 +7,24 @@ shared as a link.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
 from tracker import strings
 from tracker.formats import format_datetime
 from tracker.models import ActionStatus, Weather
-from tracker.services.plans import ActionFilter, PlanStructure, filter_actions, pilot_label
+from tracker.services.plans import (
+    ActionFilter,
+    ActionRow,
+    PlanStructure,
+    filter_actions,
+    pilot_label,
+)
+from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import example_banner
+from tracker.ui.components import Table, arrow_table, example_banner
 
 _STORE = "actions_filters"
 # filter name -> (query parameter, label)
@@ -35,8 +44,16 @@ _FLAGS = {
 _TEXT = ("q", "Rechercher (code, titre, description)")
 
 
-def _options(structure: PlanStructure) -> dict[str, dict[str, str]]:
+# The filters' choices and the filtered list are built once per data change (and
+# filter), and shared by every session without a copy (st.cache_resource; nothing
+# mutates them): formatting 500 actions took most of each run (benchmarks/pages.py).
+# ``_structure`` is not part of the key: it follows from the others.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _options(
+    url: str, plan_id: int, rev: int, at: date, _structure: PlanStructure
+) -> dict[str, dict[str, str]]:
     """For each list filter: value -> label, in a stable order."""
+    structure = _structure
 
     def sorted_unique(values):  # noqa: ANN001, ANN202
         return {v: v for v in sorted({v for v in values if v})}
@@ -89,7 +106,13 @@ def _filters(structure: PlanStructure) -> ActionFilter:
     if _STORE not in st.session_state:
         st.session_state[_STORE] = _from_query_params()
     store = st.session_state[_STORE]
-    options = _options(structure)
+    options = _options(
+        get_settings().database_url,
+        structure.plan_id,
+        context.revision(),
+        context.today(),
+        structure,
+    )
     with st.expander("Filtres", expanded=True):
         store["text"] = st.text_input(
             _TEXT[1],
@@ -134,7 +157,7 @@ def _filters(structure: PlanStructure) -> ActionFilter:
     )
 
 
-def actions_frame(rows) -> pd.DataFrame:  # noqa: ANN001
+def actions_frame(rows: list[ActionRow]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -172,6 +195,15 @@ def actions_frame(rows) -> pd.DataFrame:  # noqa: ANN001
     )
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _listing(
+    url: str, plan_id: int, rev: int, at: date, wanted: ActionFilter, _structure: PlanStructure
+) -> tuple[list[ActionRow], Table]:
+    """The actions that pass the filter, and their table (see ``arrow_table``)."""
+    rows = filter_actions(_structure, wanted)
+    return rows, arrow_table(actions_frame(rows))
+
+
 def render() -> None:
     st.title("Actions")
     plan_id = context.selected_plan_id()
@@ -185,7 +217,8 @@ def render() -> None:
         return
     wanted = _filters(structure)
     _to_query_params(st.session_state[_STORE], plan_id)
-    rows = filter_actions(structure, wanted)
+    url, rev, today = get_settings().database_url, context.revision(), context.today()
+    rows, frame = _listing(url, plan_id, rev, today, wanted, structure)
     late = sum(1 for a in rows if a.state.late)
     due = sum(1 for a in rows if a.state.update_due)
     st.caption(
@@ -196,7 +229,6 @@ def render() -> None:
     if not rows:
         st.info("Aucune action ne correspond à ces filtres.")
         return
-    frame = actions_frame(rows)
     event = st.dataframe(
         frame,
         hide_index=True,

@@ -14,20 +14,31 @@ from tracker.errors import TrackerError
 from tracker.formats import format_date, format_datetime, format_eur, format_percent
 from tracker.io.budget_export import finance_workbook
 from tracker.io.parsing import CellError, parse_amount_cents, parse_date
-from tracker.models import BudgetSection
+from tracker.models import BudgetSection, User
 from tracker.services import budgets
 from tracker.services import plans as plan_service
 from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.strings import SECTION_LABELS
 from tracker.ui import auth, context, data
-from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
+from tracker.ui.components import (
+    Table,
+    arrow_table,
+    chart_with_table,
+    example_banner,
+    frozen_figure,
+    plain,
+    saved_message,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SECTIONS = {SECTION_LABELS[s]: s for s in BudgetSection}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+# The year's and the period's figures are read once per data change and choice, and
+# shared by every session without a copy (st.cache_resource; nothing mutates them):
+# unpickling st.cache_data's copy took milliseconds on every run.
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _year(
     url: str,
     plan_id: int,
@@ -43,7 +54,7 @@ def _year(
         )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _period(
     url: str, plan_id: int, rev: int, objective: str | None
 ) -> tuple[list[budgets.YearSplit], dict[str, budgets.Totals], dict[str, budgets.Totals]]:
@@ -78,8 +89,9 @@ def _year_table(
     section: BudgetSection | None,
     objective: str | None,
     _titles: dict[str, str],
-) -> pd.DataFrame:
-    return year_table(_year(url, plan_id, year, rev, collectivity, section, objective), _titles)
+) -> Table:
+    year_data = _year(url, plan_id, year, rev, collectivity, section, objective)
+    return arrow_table(year_table(year_data, _titles))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -91,7 +103,7 @@ def _period_charts(
     objective: str | None,
     by_collectivity: bool,
     _structure: plan_service.PlanStructure,
-) -> list[tuple[go.Figure, pd.DataFrame, str, str]]:
+) -> list[tuple[go.Figure, Table, str, str]]:
     """The period's charts, each with its table, key and description."""
     splits, per_objective, per_action = _period(url, plan_id, rev, objective)
     titles = {o.code: o.title for o in _structure.objectives}
@@ -136,34 +148,56 @@ def _period_charts(
     )
     return [
         (
-            charts.budget_per_year(per_year, by_collectivity=by_collectivity),
-            _period_table(splits),
+            frozen_figure(charts.budget_per_year(per_year, by_collectivity=by_collectivity)),
+            arrow_table(_period_table(splits)),
             "budget_per_year",
             "Montants demandés, arbitrés et réalisés par année.",
         ),
         (
-            charts.budget_per_objective(objectives),
-            objectives.assign(
-                Arbitré=objectives["arbitrated_cents"].map(format_eur),
-                Réalisé=objectives["spent_cents"].map(format_eur),
-            )[["objective", "Arbitré", "Réalisé"]].rename(columns={"objective": "Objectif"}),
+            frozen_figure(charts.budget_per_objective(objectives)),
+            arrow_table(
+                objectives.assign(
+                    Arbitré=objectives["arbitrated_cents"].map(format_eur),
+                    Réalisé=objectives["spent_cents"].map(format_eur),
+                )[["objective", "Arbitré", "Réalisé"]].rename(columns={"objective": "Objectif"})
+            ),
             "budget_per_objective",
             "Arbitré et réalisé par objectif sur la période.",
         ),
         (
-            charts.execution_vs_progress(scatter),
-            scatter.rename(
-                columns={
-                    "code": "Code",
-                    "title": "Action",
-                    "progress": "Avancement (%)",
-                    "execution": "Crédits arbitrés dépensés (%)",
-                }
+            frozen_figure(charts.execution_vs_progress(scatter)),
+            arrow_table(
+                scatter.rename(
+                    columns={
+                        "code": "Code",
+                        "title": "Action",
+                        "progress": "Avancement (%)",
+                        "execution": "Crédits arbitrés dépensés (%)",
+                    }
+                )
             ),
             "budget_execution",
             "Part des crédits dépensés et avancement, par action.",
         ),
     ]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _alerts_table(
+    url: str, plan_id: int, rev: int, at: date, _alerts: list[budgets.BudgetAlert]
+) -> Table:
+    return arrow_table(
+        pd.DataFrame(
+            [
+                {
+                    "Action": a.action_code,
+                    "Alerte": budgets.ALERT_KINDS[a.kind],
+                    "Détail": a.message,
+                }
+                for a in _alerts
+            ]
+        )
+    )
 
 
 def _money_row(label: str, t: budgets.Totals, **extra) -> dict:
@@ -225,8 +259,7 @@ def _period_table(splits: list[budgets.YearSplit]) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("")
 
 
-def _editor(plan_id: int, year: int, closed: bool) -> None:
-    user = auth.current_user()
+def _editor(user: User, plan_id: int, year: int, closed: bool) -> None:
     st.header(f"Préparation budgétaire et arbitrage {year}")
     if closed:
         st.info(budgets.frozen_message(year))
@@ -339,14 +372,13 @@ def _editor(plan_id: int, year: int, closed: bool) -> None:
         st.session_state.pop(f"budget_editor_{year}", None)
         st.session_state["budget_saved"] = f"{count} ligne(s) enregistrée(s)."
         st.rerun()
-    _single_line_form(plan_id, year, structure)
+    _single_line_form(user, plan_id, year, structure)
     if has_permission(user, Permission.CLOSE_BUDGET_YEAR):
-        _closing(plan_id, year, closed)
+        _closing(user, plan_id, year, closed)
 
 
-def _single_line_form(plan_id: int, year: int, structure) -> None:  # noqa: ANN001
+def _single_line_form(user: User, plan_id: int, year: int, structure) -> None:  # noqa: ANN001
     """One request or arbitration at a time: creates the line, or updates it if it exists."""
-    user = auth.current_user()
     st.subheader("Saisir une ligne")
     with st.form(f"budget_line_{year}", clear_on_submit=True):
         cols = st.columns(3)
@@ -412,8 +444,7 @@ def _single_line_form(plan_id: int, year: int, structure) -> None:  # noqa: ANN0
     st.rerun()
 
 
-def _closing(plan_id: int, year: int, closed: bool) -> None:
-    user = auth.current_user()
+def _closing(user: User, plan_id: int, year: int, closed: bool) -> None:
     st.subheader("Clôture de l'arbitrage")
     try:
         if not closed:
@@ -514,16 +545,7 @@ def render() -> None:
         st.success("Aucune alerte budgétaire.")
     else:
         st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Action": a.action_code,
-                        "Alerte": budgets.ALERT_KINDS[a.kind],
-                        "Détail": a.message,
-                    }
-                    for a in alerts
-                ]
-            ),
+            _alerts_table(url, plan_id, rev, context.today(), alerts),
             hide_index=True,
             key="budget_alerts",
         )
@@ -541,5 +563,6 @@ def render() -> None:
         key="budget_export",
     )
 
-    if has_permission(auth.current_user(), Permission.EDIT_PLAN):
-        _editor(plan_id, year, year_data.closed)
+    user = auth.current_user()
+    if has_permission(user, Permission.EDIT_PLAN):
+        _editor(user, plan_id, year, year_data.closed)

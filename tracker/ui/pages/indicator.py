@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import ast
 import math
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from tracker import charts, db, strings
@@ -20,8 +22,17 @@ from tracker.models import Direction, SourceType, User
 from tracker.services import indicators as indicator_service
 from tracker.services.indicators import IndicatorDetail, MeasurementEdit, target_path, trend
 from tracker.services.permissions import Permission, has_permission
+from tracker.settings import get_settings
 from tracker.ui import auth, context, data, navigation
-from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
+from tracker.ui.components import (
+    Table,
+    arrow_table,
+    chart_with_table,
+    example_banner,
+    frozen_figure,
+    plain,
+    saved_message,
+)
 
 _SAVED = "indicator_saved"
 
@@ -76,7 +87,8 @@ def _summary(detail: IndicatorDetail) -> None:
         )
 
 
-def _chart(detail: IndicatorDetail) -> None:
+def _chart(detail: IndicatorDetail) -> tuple[go.Figure, pd.DataFrame]:
+    """The indicator's chart over time, and the same figures as a table."""
     ind, unit = detail.indicator, detail.indicator.unit
     measurements = pd.DataFrame(
         [
@@ -144,13 +156,7 @@ def _chart(detail: IndicatorDetail) -> None:
         ],
         ignore_index=True,
     )
-    chart_with_table(
-        fig,
-        table,
-        key="indicator_chart",
-        alt=f"Évolution de l'indicateur {ind.code} : mesures locales, trajectoire vers la "
-        "cible et références nationales.",
-    )
+    return frozen_figure(fig), table
 
 
 def _target_text(value: float | None, when: date | None, unit: str) -> str:
@@ -159,7 +165,7 @@ def _target_text(value: float | None, when: date | None, unit: str) -> str:
     return format_value(value, unit) + (f" ({format_date(when)})" if when else "")
 
 
-def _info(detail: IndicatorDetail) -> None:
+def _info_table(detail: IndicatorDetail) -> pd.DataFrame:
     ind, r = detail.indicator, detail.row
     rows = [
         ("Définition", ind.definition or "–"),
@@ -190,7 +196,10 @@ def _info(detail: IndicatorDetail) -> None:
                 ("Sous-population : réponses", " ; ".join(ind.survey_filter_values or [])),
             ]
     rows.append(("Version", str(ind.version)))
-    frame = pd.DataFrame(rows, columns=["Champ", "Valeur"])
+    return pd.DataFrame(rows, columns=["Champ", "Valeur"])
+
+
+def _info(detail: IndicatorDetail, frame: Table) -> None:
     st.dataframe(frame, hide_index=True, key="indicator_info", height=38 + 35 * len(frame))
     if detail.actions:
         st.subheader("Actions mesurées")
@@ -292,21 +301,26 @@ def _save(user: User, detail: IndicatorDetail, edits: list[MeasurementEdit], del
     st.rerun()
 
 
-def _measurements(user: User | None, detail: IndicatorDetail) -> None:
+def _shown_measurements(frame: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """The measurements as a reader sees them: French dates and numbers."""
+    shown = frame.drop(columns=["id"])
+    shown["Date"] = [format_date(d) for d in shown["Date"]]
+    for column in ("Valeur", "Borne basse", "Borne haute"):
+        shown[column] = [format_value(v, unit) for v in frame[column]]
+    shown["Effectif"] = [format_number(v) if pd.notna(v) else "" for v in frame["Effectif"]]
+    return shown
+
+
+def _measurements(user: User | None, detail: IndicatorDetail, view: IndicatorView) -> None:
     st.header("Mesures")
-    frame = _measurements_frame(detail)
+    frame = view.measurements
     unit = detail.indicator.unit
     editable = has_permission(user, Permission.EDIT_PLAN)
     if not editable:
         if frame.empty:
             st.info("Aucune mesure enregistrée.")
             return
-        shown = frame.drop(columns=["id"])
-        shown["Date"] = [format_date(d) for d in shown["Date"]]
-        for column in ("Valeur", "Borne basse", "Borne haute"):
-            shown[column] = [format_value(v, unit) for v in frame[column]]
-        shown["Effectif"] = [format_number(v) if pd.notna(v) else "" for v in frame["Effectif"]]
-        st.dataframe(shown, hide_index=True, key="indicator_measurements")
+        st.dataframe(view.shown_measurements, hide_index=True, key="indicator_measurements")
         return
     ind = detail.indicator
     low, high = indicator_service.value_range(unit)
@@ -392,11 +406,17 @@ def _measurements(user: User | None, detail: IndicatorDetail) -> None:
         _save(user, detail, edits, deleted)
 
 
-def _history(detail: IndicatorDetail) -> None:
+def _history(view: IndicatorView) -> None:
     st.header("Historique")
-    if not detail.history:
+    if view.history is None:
         st.info("Aucun changement enregistré.")
         return
+    st.dataframe(view.history, hide_index=True, key="indicator_history")
+
+
+def _history_table(detail: IndicatorDetail) -> pd.DataFrame | None:
+    if not detail.history:
+        return None
     rows = []
     for h in detail.history:
         what = strings.FIELD_LABELS.get(h.field or "", h.field or "")
@@ -413,7 +433,7 @@ def _history(detail: IndicatorDetail) -> None:
                 "Contexte": h.context,
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="indicator_history")
+    return pd.DataFrame(rows)
 
 
 _ENUM_LABELS = {"direction": strings.DIRECTION_LABELS, "source_type": strings.SOURCE_TYPE_LABELS}
@@ -559,6 +579,40 @@ def _definition_form(user: User, detail: IndicatorDetail) -> None:
         st.rerun()
 
 
+@dataclass(frozen=True)
+class IndicatorView:
+    """The page's chart and tables, built once per data change and day (those only
+    shown, as Arrow tables: see ``arrow_table``)."""
+
+    figure: go.Figure
+    chart_table: Table
+    info: Table
+    measurements: pd.DataFrame  # as edited: raw values, with the ids
+    shown_measurements: Table  # as read: French dates and numbers
+    history: Table | None
+
+
+# Shared by every session without a copy (st.cache_resource; nothing mutates it):
+# building the chart and formatting the tables took most of each run
+# (benchmarks/pages.py). ``_detail`` is not part of the key: it follows from the
+# others (the indicator's page data at this revision and date).
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _view(
+    url: str, indicator_id: int, rev: int, at: date, _detail: IndicatorDetail
+) -> IndicatorView:
+    figure, chart_table = _chart(_detail)
+    measurements = _measurements_frame(_detail)
+    history = _history_table(_detail)
+    return IndicatorView(
+        figure=figure,
+        chart_table=arrow_table(chart_table),
+        info=arrow_table(_info_table(_detail)),
+        measurements=measurements,
+        shown_measurements=arrow_table(_shown_measurements(measurements, _detail.indicator.unit)),
+        history=None if history is None else arrow_table(history),
+    )
+
+
 def render() -> None:
     st.page_link(navigation.indicators_page(), label="Retour aux indicateurs", icon="⬅️")
     st.title("Fiche indicateur")
@@ -571,11 +625,20 @@ def render() -> None:
     example_banner(detail.plan.is_example)
     plain(f"{detail.indicator.code} — {detail.indicator.name}")
     saved_message(_SAVED)
+    view = _view(
+        get_settings().database_url, indicator_id, context.revision(), context.today(), detail
+    )
     _summary(detail)
-    _chart(detail)
+    chart_with_table(
+        view.figure,
+        view.chart_table,
+        key="indicator_chart",
+        alt=f"Évolution de l'indicateur {detail.indicator.code} : mesures locales, trajectoire "
+        "vers la cible et références nationales.",
+    )
     st.header("Définition")
-    _info(detail)
+    _info(detail, view.info)
     if has_permission(user, Permission.EDIT_PLAN):
         _definition_form(user, detail)
-    _measurements(user, detail)
-    _history(detail)
+    _measurements(user, detail, view)
+    _history(view)

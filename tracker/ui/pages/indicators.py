@@ -4,6 +4,8 @@ status. A row opens the indicator's page."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -12,8 +14,9 @@ from tracker.charts import format_value
 from tracker.formats import format_date
 from tracker.models import IndicatorStatus, SourceType
 from tracker.services.indicators import IndicatorRow, trend
+from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import example_banner
+from tracker.ui.components import Table, arrow_table, example_banner
 
 
 def indicators_frame(rows: list[IndicatorRow]) -> pd.DataFrame:
@@ -46,6 +49,17 @@ def indicators_frame(rows: list[IndicatorRow]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(records)
+
+
+# Built once per data change and choice of indicators, and shared by every session
+# without a copy (st.cache_resource; nothing mutates it): formatting every value
+# and date took most of each run (benchmarks/pages.py). ``_rows`` is not part of
+# the key: it follows from the others (the indicators of ``ids``, at this revision).
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _table(
+    url: str, plan_id: int, rev: int, at: date, ids: tuple[int, ...], _rows: list[IndicatorRow]
+) -> Table:
+    return arrow_table(indicators_frame(_rows))
 
 
 _STORE = "indicators_filters"
@@ -146,7 +160,14 @@ def render() -> None:
     if not shown:
         st.info("Aucun indicateur ne correspond à ces filtres.")
         return
-    frame = indicators_frame(shown)
+    frame = _table(
+        get_settings().database_url,
+        plan_id,
+        context.revision(),
+        context.today(),
+        tuple(r.id for r in shown),
+        shown,
+    )
     event = st.dataframe(
         frame,
         hide_index=True,

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from tracker import charts, strings
 from tracker.formats import format_date, format_percent
 from tracker.services.plans import PlanStructure, progress_by_objective
+from tracker.settings import get_settings
 from tracker.ui import context, data
-from tracker.ui.components import chart_with_table, example_banner, plain
+from tracker.ui.components import (
+    Table,
+    arrow_table,
+    chart_with_table,
+    example_banner,
+    frozen_figure,
+    plain,
+)
 
 
 def _actions_table(structure: PlanStructure) -> pd.DataFrame:
@@ -66,10 +78,51 @@ def _header(structure: PlanStructure) -> None:
         plain(structure.description)
 
 
-def _structure_section(structure: PlanStructure) -> None:
+@dataclass(frozen=True)
+class PlanView:
+    """The page's figures, chart and tables, built once per data change and day."""
+
+    mean_progress: float | None
+    late: int
+    actions_per_objective: dict[str, int]
+    figure: go.Figure | None  # None: no objective yet
+    objectives: Table  # shown only: see ``arrow_table``
+    actions: Table
+
+
+# Shared by every session without a copy (st.cache_resource; nothing mutates it):
+# building the chart and the table of every action took most of each run
+# (benchmarks/pages.py). ``_structure`` is not part of the key: it follows from
+# the others (the plan's structure at this revision and date).
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _view(url: str, plan_id: int, rev: int, at: date, _structure: PlanStructure) -> PlanView:
+    structure = _structure
+    active = [a for a in structure.actions if a.state.health.value != "arretee"]
+    counts = pd.Series([a.objective_code for a in structure.actions]).value_counts()
+    objectives = _objectives_table(structure)
+    figure = None if objectives.empty else charts.progress_by_objective(objectives)
+    return PlanView(
+        mean_progress=sum(a.state.progress for a in active) / len(active) if active else None,
+        late=sum(1 for a in structure.actions if a.state.late),
+        actions_per_objective={code: int(n) for code, n in counts.items()},
+        figure=None if figure is None else frozen_figure(figure),
+        objectives=arrow_table(
+            objectives.rename(
+                columns={
+                    "objectif": "Objectif",
+                    "actions": "Actions",
+                    "avancement": "Avancement réel (%)",
+                    "attendu": "Avancement attendu (%)",
+                }
+            )
+        ),
+        actions=arrow_table(_actions_table(structure)),
+    )
+
+
+def _structure_section(structure: PlanStructure, counts: dict[str, int]) -> None:
     st.header("Enjeux et objectifs")
     objectives = {o.code: o for o in structure.objectives}
-    counts = pd.Series([a.objective_code for a in structure.actions]).value_counts()
     columns = st.columns(max(len(structure.stakes), 1))
     for column, stake in zip(columns, structure.stakes, strict=False):
         with column, st.container(border=True):
@@ -94,11 +147,12 @@ def render() -> None:
         )
         return
     structure = data.plan_structure(plan_id)
+    view = _view(
+        get_settings().database_url, plan_id, context.revision(), context.today(), structure
+    )
     _header(structure)
 
-    active = [a for a in structure.actions if a.state.health.value != "arretee"]
-    mean = sum(a.state.progress for a in active) / len(active) if active else None
-    late = sum(1 for a in structure.actions if a.state.late)
+    mean, late = view.mean_progress, view.late
     cols = st.columns(5)
     cols[0].metric("Enjeux", len(structure.stakes))
     cols[1].metric("Objectifs", len(structure.objectives))
@@ -110,23 +164,15 @@ def render() -> None:
     )
     cols[4].metric("Actions en retard", late, help="Fin prévue dépassée, action non réalisée.")
 
-    _structure_section(structure)
+    _structure_section(structure, view.actions_per_objective)
 
     st.header("Avancement")
-    objectives = _objectives_table(structure)
-    if objectives.empty:
+    if view.figure is None:
         st.info("Ce plan n'a pas encore d'objectif.")
     else:
         chart_with_table(
-            charts.progress_by_objective(objectives),
-            objectives.rename(
-                columns={
-                    "objectif": "Objectif",
-                    "actions": "Actions",
-                    "avancement": "Avancement réel (%)",
-                    "attendu": "Avancement attendu (%)",
-                }
-            ),
+            view.figure,
+            view.objectives,
             key="progress_by_objective",
             alt="Avancement réel et attendu de chaque objectif, en pourcentage.",
         )
@@ -136,8 +182,8 @@ def render() -> None:
         )
 
     st.header("Les actions")
-    table = _actions_table(structure)
-    if table.empty:
+    table = view.actions
+    if not structure.actions:
         st.info("Ce plan n'a pas encore d'action.")
         return
     st.dataframe(

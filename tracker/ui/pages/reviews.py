@@ -29,13 +29,25 @@ from tracker.services.permissions import Permission, has_permission
 from tracker.services.reviews import Comparison, DecisionInput, ReviewInput
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data
-from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
+from tracker.ui.components import (
+    Table,
+    arrow_table,
+    chart_with_table,
+    example_banner,
+    frozen_figure,
+    plain,
+    saved_message,
+)
 
 _SAVED = "reviews_saved"
 NOW = 0  # the "review" standing for the plan as it is now, in comparisons
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# The committees (with their frozen snapshots of the whole plan) and the decisions
+# are read once per data change and shared by every session without a copy
+# (st.cache_resource; nothing mutates them): unpickling st.cache_data's copy of the
+# snapshots took milliseconds on every run.
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _reviews(url: str, plan_id: int, rev: int) -> list[dict]:
     with db.session_scope(db.get_engine(url)) as session:
         return [
@@ -53,10 +65,31 @@ def _reviews(url: str, plan_id: int, rev: int) -> list[dict]:
         ]
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _decisions(url: str, plan_id: int, rev: int, at: date) -> list[review_service.DecisionView]:
     with db.session_scope(db.get_engine(url)) as session:
         return review_service.decisions(session, plan_id, at)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _decisions_frame(url: str, plan_id: int, rev: int, at: date) -> pd.DataFrame:
+    """The decisions as the follow-up table shows them (its editor copies it)."""
+    return pd.DataFrame(
+        [
+            {
+                "id": d.id,
+                "Comité": f"{d.review_title} ({format_date(d.review_date)})",
+                "Décision": d.text,
+                "Action": d.action_code or "",
+                "Objectif": d.objective_code or "",
+                "Responsable": d.owner,
+                "Échéance": d.due_date,
+                "Statut": strings.DECISION_STATUS_LABELS[d.status],
+                "En retard": "⏰ oui" if d.overdue else "",
+            }
+            for d in _decisions(url, plan_id, rev, at)
+        ]
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Instantané du plan…")
@@ -145,29 +178,15 @@ def _decision_form(user: User, plan_id: int, review: dict) -> None:
 
 def _decisions_table(user: User | None, plan_id: int) -> None:
     st.header("Suivi des décisions")
-    rows = _decisions(get_settings().database_url, plan_id, context.revision(), context.today())
+    key = (get_settings().database_url, plan_id, context.revision(), context.today())
+    rows = _decisions(*key)
     if not rows:
         st.info("Aucune décision n'a encore été enregistrée.")
         return
     late = sum(1 for d in rows if d.overdue)
     if late:
         st.warning(f"{late} décision(s) en retard sur leur échéance.", icon="⏰")
-    frame = pd.DataFrame(
-        [
-            {
-                "id": d.id,
-                "Comité": f"{d.review_title} ({format_date(d.review_date)})",
-                "Décision": d.text,
-                "Action": d.action_code or "",
-                "Objectif": d.objective_code or "",
-                "Responsable": d.owner,
-                "Échéance": d.due_date,
-                "Statut": strings.DECISION_STATUS_LABELS[d.status],
-                "En retard": "⏰ oui" if d.overdue else "",
-            }
-            for d in rows
-        ]
-    )
+    frame = _decisions_frame(*key)
     if not has_permission(user, Permission.EDIT_PLAN):
         shown = frame.drop(columns=["id"])
         shown["Échéance"] = [format_date(d) for d in shown["Échéance"]]
@@ -247,16 +266,17 @@ def _comparison(plan_id: int, reviews: list[dict]) -> None:
 
 @dataclass(frozen=True)
 class ComparisonView:
-    """What changed between two snapshots, with the chart and tables the page shows."""
+    """What changed between two snapshots, with the chart and tables the page shows
+    (as Arrow tables: see ``arrow_table``)."""
 
     comparison: Comparison
     figure: go.Figure | None
-    summary: pd.DataFrame
-    objectives: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
-    milestones: pd.DataFrame | None = None
-    budget: pd.DataFrame | None = None
-    indicators: pd.DataFrame | None = None
-    decisions: pd.DataFrame | None = None
+    summary: Table
+    objectives: list[tuple[str, Table]] = field(default_factory=list)
+    milestones: Table | None = None
+    budget: Table | None = None
+    indicators: Table | None = None
+    decisions: Table | None = None
 
 
 # Built once per data change and choice of committees, and shared by every session
@@ -278,16 +298,18 @@ def comparison_view(c: Comparison, after: dict) -> ComparisonView:
     objectives = [
         (
             f"{code} : {titles.get(code, '')}",
-            pd.DataFrame(
-                [
-                    {
-                        "Action": f"{ch.code} — {ch.title}",
-                        "Quoi": change_label(ch.field),
-                        "Avant": change_value(ch.field, ch.old),
-                        "Après": change_value(ch.field, ch.new),
-                    }
-                    for ch in items
-                ]
+            arrow_table(
+                pd.DataFrame(
+                    [
+                        {
+                            "Action": f"{ch.code} — {ch.title}",
+                            "Quoi": change_label(ch.field),
+                            "Avant": change_value(ch.field, ch.old),
+                            "Après": change_value(ch.field, ch.new),
+                        }
+                        for ch in items
+                    ]
+                )
             ),
         )
         for code, items in sorted(c.by_objective.items())
@@ -340,13 +362,13 @@ def comparison_view(c: Comparison, after: dict) -> ComparisonView:
         for d in c.decisions_closed
     ]
 
-    def table(rows: list[dict]) -> pd.DataFrame | None:
-        return pd.DataFrame(rows) if rows else None
+    def table(rows: list[dict]) -> Table | None:
+        return arrow_table(pd.DataFrame(rows)) if rows else None
 
     return ComparisonView(
         comparison=c,
-        figure=None if c.empty else charts.changes_summary(summary),
-        summary=summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"}),
+        figure=None if c.empty else frozen_figure(charts.changes_summary(summary)),
+        summary=arrow_table(summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"})),
         objectives=objectives,
         milestones=table(milestones),
         budget=table(budget),

@@ -6,15 +6,14 @@ import streamlit as st
 
 from tracker import db
 from tracker.errors import TrackerError
-from tracker.services.app_settings import read_settings, update_settings
-from tracker.ui import auth, context
+from tracker.services.app_settings import update_settings
+from tracker.ui import auth, context, data
 
 
 def render() -> None:
     user = auth.current_user()
     st.title("Réglages")
-    with db.session_scope(context.engine()) as session:
-        current = read_settings(session)
+    current = data.app_settings()
     with st.form("settings"):
         public_view = st.toggle(
             "Consultation publique du plan (sans compte, en lecture seule)",

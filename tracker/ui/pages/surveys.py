@@ -4,9 +4,11 @@ profile (commune, age group...) and the comparison of two waves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from tracker import charts, db
@@ -15,13 +17,21 @@ from tracker.formats import format_date, format_datetime, format_number, format_
 from tracker.io.survey_file import read_survey_file
 from tracker.io.uploads import read_upload
 from tracker.io.workbook import InputFile
-from tracker.models import User
+from tracker.models import Indicator, User
 from tracker.services import surveys
-from tracker.services.app_settings import read_settings
 from tracker.services.permissions import Permission, has_permission
 from tracker.services.surveys import WaveInput, WaveSummary
+from tracker.settings import get_settings
 from tracker.ui import auth, context, data
-from tracker.ui.components import chart_with_table, example_banner, plain, saved_message
+from tracker.ui.components import (
+    Table,
+    arrow_table,
+    chart_with_table,
+    example_banner,
+    frozen_figure,
+    plain,
+    saved_message,
+)
 
 _SAVED = "surveys_saved"
 _PENDING = "surveys_pending"
@@ -33,7 +43,9 @@ def _interval(low: float | None, high: float | None) -> str:
     return f"{format_percent(low, 1)} – {format_percent(high, 1)}"
 
 
-def _waves_table(waves: list[WaveSummary]) -> None:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _waves_table(url: str, plan_id: int, rev: int, _waves: list[WaveSummary]) -> Table:
+    """The plan's waves as the page lists them (``_waves``: the plan's waves at ``rev``)."""
     frame = pd.DataFrame(
         [
             {
@@ -53,10 +65,10 @@ def _waves_table(waves: list[WaveSummary]) -> None:
                 "Réponses importées le": format_datetime(w.imported_at) or "pas encore",
                 "Exemple": "oui" if w.is_example else "",
             }
-            for w in waves
+            for w in _waves
         ]
     )
-    st.dataframe(frame, hide_index=True, key="surveys_waves")
+    return arrow_table(frame)
 
 
 def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, label: str) -> None:
@@ -139,8 +151,7 @@ def _import(user: User, wave: WaveSummary) -> None:
         "une colonne « Poids » (décimales avec une virgule ou un point). Un nouvel import "
         "remplace les réponses de la vague ; les indicateurs sont recalculés."
     )
-    with db.session_scope(context.engine()) as session:
-        limit = read_settings(session).upload_limit_mb
+    limit = data.app_settings().upload_limit_mb
     # A new key empties the uploader once its file is imported.
     generation = st.session_state.get("surveys_upload_generation", 0)
     upload = st.file_uploader(
@@ -254,49 +265,72 @@ def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
                 st.rerun()
 
 
-def _survey_indicators(plan_id: int) -> list:
-    with db.session_scope(context.engine()) as session:
-        return surveys.survey_indicators(session, plan_id)
+# What follows is computed once per data change (and choice), and shared by every
+# session without a copy (st.cache_resource; nothing mutates it): computing the
+# indicators and building the charts took most of each run (benchmarks/pages.py).
+# Arguments named with a leading underscore are not part of the key: they follow
+# from the others (the wave's responses at this revision, the chosen indicator).
+@dataclass(frozen=True)
+class WaveResults:
+    """A wave's survey indicators: their table, the problems met, those computed."""
+
+    table: Table | None  # shown only: see ``arrow_table``
+    problems: tuple[str, ...]
+    computable: tuple[Indicator, ...]
 
 
-def _wave_results(plan_id: int, wave: WaveSummary) -> None:
-    st.subheader("Indicateurs de la vague")
-    if not wave.respondents:
-        st.info("Aucune réponse importée pour cette vague.")
-        return
-    indicators = _survey_indicators(plan_id)
-    responses = data.responses(wave.id)
-    results, problems = surveys.compute_all(indicators, responses)
-    for problem in problems:
-        st.warning(problem)
-    if results:
-        st.dataframe(_results_frame(results), hide_index=True, key="surveys_results")
-    elif not problems:
-        st.info("Aucun indicateur d'enquête n'est défini (page Fiche indicateur).")
-    st.subheader("Résultats par profil")
-    computable = [i for i in indicators if i.id in {r.indicator_id for r in results}]
-    if not computable:
-        return
-    cols = st.columns(2)
-    indicator = cols[0].selectbox(
-        "Indicateur",
-        computable,
-        format_func=lambda i: f"{i.code} — {i.name}",
-        key=f"surveys_breakdown_indicator_{wave.id}",
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _wave_results_view(
+    url: str, plan_id: int, wave_id: int, rev: int, _responses: surveys.Responses
+) -> WaveResults:
+    with db.session_scope(db.get_engine(url)) as session:
+        indicators = surveys.survey_indicators(session, plan_id)
+    results, problems = surveys.compute_all(indicators, _responses)
+    computed = {r.indicator_id for r in results}
+    return WaveResults(
+        table=arrow_table(_results_frame(results)) if results else None,
+        problems=tuple(problems),
+        computable=tuple(i for i in indicators if i.id in computed),
     )
-    choices = surveys.breakdown_columns(responses, indicator)
-    if not choices:
-        st.info("Aucune colonne de profil (commune, âge…) dans cette vague.")
-        return
-    default = next((n for n, c in enumerate(choices) if surveys.normalise_key(c) == "commune"), 0)
-    column = cols[1].selectbox(
-        "Selon", choices, index=default, key=f"surveys_breakdown_column_{wave.id}"
-    )
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _breakdown_columns(
+    url: str,
+    wave_id: int,
+    rev: int,
+    indicator_id: int,
+    _indicator: Indicator,
+    _responses: surveys.Responses,
+) -> tuple[str, ...]:
+    return tuple(surveys.breakdown_columns(_responses, _indicator))
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """An indicator by profile: the chart, its table, the groups too small to trust."""
+
+    figure: go.Figure | None = None
+    table: Table | None = None
+    unreliable: int = 0
+    error: str | None = None
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _breakdown_view(
+    url: str,
+    wave_id: int,
+    rev: int,
+    indicator_id: int,
+    column: str,
+    _indicator: Indicator,
+    _responses: surveys.Responses,
+) -> Breakdown:
+    indicator = _indicator
     try:
-        groups = surveys.breakdown(indicator, responses, column)
+        groups = surveys.breakdown(indicator, _responses, column)
     except TrackerError as exc:
-        st.error(str(exc))
-        return
+        return Breakdown(error=str(exc))
     frame = pd.DataFrame(
         {
             "groupe": [g.label for g in groups],
@@ -322,18 +356,109 @@ def _wave_results(plan_id: int, wave: WaveSummary) -> None:
             ],
         }
     )
+    return Breakdown(frozen_figure(fig), arrow_table(table), int((~frame["fiable"]).sum()))
+
+
+def _wave_results(plan_id: int, wave: WaveSummary) -> None:
+    st.subheader("Indicateurs de la vague")
+    if not wave.respondents:
+        st.info("Aucune réponse importée pour cette vague.")
+        return
+    url, rev = get_settings().database_url, context.revision()
+    responses = data.responses(wave.id)
+    view = _wave_results_view(url, plan_id, wave.id, rev, responses)
+    for problem in view.problems:
+        st.warning(problem)
+    if view.table is not None:
+        st.dataframe(view.table, hide_index=True, key="surveys_results")
+    elif not view.problems:
+        st.info("Aucun indicateur d'enquête n'est défini (page Fiche indicateur).")
+    st.subheader("Résultats par profil")
+    if not view.computable:
+        return
+    cols = st.columns(2)
+    indicator = cols[0].selectbox(
+        "Indicateur",
+        view.computable,
+        format_func=lambda i: f"{i.code} — {i.name}",
+        key=f"surveys_breakdown_indicator_{wave.id}",
+    )
+    choices = _breakdown_columns(url, wave.id, rev, indicator.id, indicator, responses)
+    if not choices:
+        st.info("Aucune colonne de profil (commune, âge…) dans cette vague.")
+        return
+    default = next((n for n, c in enumerate(choices) if surveys.normalise_key(c) == "commune"), 0)
+    column = cols[1].selectbox(
+        "Selon", choices, index=default, key=f"surveys_breakdown_column_{wave.id}"
+    )
+    shown = _breakdown_view(url, wave.id, rev, indicator.id, column, indicator, responses)
+    if shown.error is not None:
+        st.error(shown.error)
+        return
     chart_with_table(
-        fig,
-        table,
+        shown.figure,
+        shown.table,
         key=f"surveys_breakdown_{wave.id}",
         alt=f"{indicator.name} selon {column}, avec l'intervalle de confiance de chaque groupe.",
     )
-    unreliable = int((~frame["fiable"]).sum())
-    if unreliable:
+    if shown.unreliable:
         st.caption(
-            f"{unreliable} groupe(s) de moins de {surveys.RELIABLE_MIN} répondants, hachurés et "
-            "marqués « non fiable » : leur intervalle est trop large pour conclure."
+            f"{shown.unreliable} groupe(s) de moins de {surveys.RELIABLE_MIN} répondants, "
+            "hachurés et marqués « non fiable » : leur intervalle est trop large pour conclure."
         )
+
+
+def _verdict(c: surveys.Comparison) -> str:
+    if not c.significant:
+        return "non significatif"
+    return "significatif, " + ("favorable" if c.favourable else "défavorable")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _comparison_view(
+    url: str,
+    first: int,
+    second: int,
+    rev: int,
+    first_name: str,
+    second_name: str,
+    _rows: list[surveys.Comparison],
+) -> tuple[go.Figure, Table]:
+    """The comparison's chart and table (``_rows``: the two waves' comparison)."""
+    rows = _rows
+    frame = pd.DataFrame(
+        {
+            "indicateur": [f"{c.code} {c.name}" for c in rows],
+            "avant": [c.first.value for c in rows],
+            "avant_basse": [c.first.ci_low for c in rows],
+            "avant_haute": [c.first.ci_high for c in rows],
+            "apres": [c.second.value for c in rows],
+            "apres_basse": [c.second.ci_low for c in rows],
+            "apres_haute": [c.second.ci_high for c in rows],
+            "significatif": [c.significant for c in rows],
+        }
+    )
+    fig = charts.wave_comparison(frame, first=first_name, second=second_name)
+    table = pd.DataFrame(
+        {
+            "Indicateur": [f"{c.code} — {c.name}" for c in rows],
+            first_name: [
+                f"{format_percent(c.first.value, 1)} ({_interval(c.first.ci_low, c.first.ci_high)})"
+                for c in rows
+            ],
+            second_name: [
+                f"{format_percent(c.second.value, 1)} "
+                f"({_interval(c.second.ci_low, c.second.ci_high)})"
+                for c in rows
+            ],
+            "Écart (points)": [
+                ("+" if c.difference > 0 else "") + format_number(c.difference, 1) for c in rows
+            ],
+            "p": ["< 0,001" if c.p_value < 0.001 else format_number(c.p_value, 3) for c in rows],
+            "Écart": [_verdict(c) for c in rows],
+        }
+    )
+    return frozen_figure(fig), arrow_table(table)
 
 
 def _comparison(waves: list[WaveSummary]) -> None:
@@ -358,43 +483,14 @@ def _comparison(waves: list[WaveSummary]) -> None:
     if not rows:
         st.info("Aucun indicateur n'est mesuré dans les deux vagues.")
         return
-    frame = pd.DataFrame(
-        {
-            "indicateur": [f"{c.code} {c.name}" for c in rows],
-            "avant": [c.first.value for c in rows],
-            "avant_basse": [c.first.ci_low for c in rows],
-            "avant_haute": [c.first.ci_high for c in rows],
-            "apres": [c.second.value for c in rows],
-            "apres_basse": [c.second.ci_low for c in rows],
-            "apres_haute": [c.second.ci_high for c in rows],
-            "significatif": [c.significant for c in rows],
-        }
-    )
-    fig = charts.wave_comparison(frame, first=names[first], second=names[second])
-
-    def verdict(c: surveys.Comparison) -> str:
-        if not c.significant:
-            return "non significatif"
-        return "significatif, " + ("favorable" if c.favourable else "défavorable")
-
-    table = pd.DataFrame(
-        {
-            "Indicateur": [f"{c.code} — {c.name}" for c in rows],
-            names[first]: [
-                f"{format_percent(c.first.value, 1)} ({_interval(c.first.ci_low, c.first.ci_high)})"
-                for c in rows
-            ],
-            names[second]: [
-                f"{format_percent(c.second.value, 1)} "
-                f"({_interval(c.second.ci_low, c.second.ci_high)})"
-                for c in rows
-            ],
-            "Écart (points)": [
-                ("+" if c.difference > 0 else "") + format_number(c.difference, 1) for c in rows
-            ],
-            "p": ["< 0,001" if c.p_value < 0.001 else format_number(c.p_value, 3) for c in rows],
-            "Écart": [verdict(c) for c in rows],
-        }
+    fig, table = _comparison_view(
+        get_settings().database_url,
+        first,
+        second,
+        context.revision(),
+        names[first],
+        names[second],
+        rows,
     )
     chart_with_table(
         fig,
@@ -427,7 +523,8 @@ def render() -> None:
     waves = data.waves(plan_id)
     editor = has_permission(user, Permission.EDIT_PLAN)
     if waves:
-        _waves_table(waves)
+        table = _waves_table(get_settings().database_url, plan_id, context.revision(), waves)
+        st.dataframe(table, hide_index=True, key="surveys_waves")
     else:
         st.info("Aucune vague d'enquête n'est enregistrée pour ce plan.")
     if editor:

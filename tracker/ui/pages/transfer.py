@@ -15,12 +15,13 @@ from tracker.io.plan_import import run_import
 from tracker.io.template import SHEETS
 from tracker.io.uploads import read_upload
 from tracker.io.workbook import InputFile
+from tracker.models import User
 from tracker.services import plans as plan_service
 from tracker.services.app_settings import read_settings
 from tracker.services.imports import SHEET_ORDER, ImportReport
 from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
-from tracker.ui import auth, context
+from tracker.ui import auth, context, data
 from tracker.ui.components import plain
 
 _PENDING = "import_pending"
@@ -33,8 +34,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @st.cache_data(max_entries=8, show_spinner=False)
 def _export(url: str, plan_id: int, rev: int) -> bytes:
     with db.session_scope(db.get_engine(url)) as session:
-        data, versions = plan_service.plan_data(session, plan_id)
-    return workbook_bytes(data, versions)
+        content, versions = plan_service.plan_data(session, plan_id)
+    return workbook_bytes(content, versions)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -45,7 +46,7 @@ def _open_data(url: str, plan_id: int, rev: int, today: date) -> bytes:
         return opendata.open_data_zip(files)
 
 
-@st.cache_data(max_entries=1, show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)  # bytes: shared, never copied
 def _empty_template() -> bytes:
     return workbook_bytes(None)
 
@@ -91,8 +92,7 @@ def _show_report(report: ImportReport, ignored: dict[str, list[str]], sheets: li
                 plain(f"• {change}")
 
 
-def _import_section(plan_id: int | None) -> None:
-    user = auth.current_user()
+def _import_section(user: User, plan_id: int | None) -> None:
     st.header("Importer")
     st.caption(
         "Un classeur .xlsx au format du modèle, ou un fichier CSV par feuille (séparateur « ; » "
@@ -100,8 +100,7 @@ def _import_section(plan_id: int | None) -> None:
         "Une vérification (essai) montre d'abord ce qui sera créé, modifié ou refusé ; "
         "l'import s'applique ensuite en une seule fois. Rien n'est jamais supprimé."
     )
-    with db.session_scope(context.engine()) as session:
-        limit = read_settings(session).upload_limit_mb
+    limit = data.app_settings().upload_limit_mb
     uploads = st.file_uploader(
         f"Fichier(s) à importer (au plus {limit} Mo chacun)",
         type=["xlsx", "csv"],
@@ -211,5 +210,6 @@ def render() -> None:
             mime="application/zip",
             key="export_open_data",
         )
-    if has_permission(auth.current_user(), Permission.EDIT_PLAN):
-        _import_section(plan_id)
+    user = auth.current_user()
+    if has_permission(user, Permission.EDIT_PLAN):
+        _import_section(user, plan_id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
-from sqlmodel import select
 
 from tracker import db, strings
 from tracker.errors import TrackerError
 from tracker.models import Action, Role, User
 from tracker.services import users
+from tracker.settings import get_settings
 from tracker.ui import auth, context
 
 ROLES = list(Role)
@@ -24,6 +27,28 @@ def _run(label: str, operation) -> None:  # noqa: ANN001
         st.error(str(exc))
     else:
         st.success(label)
+
+
+class PlanAction(NamedTuple):
+    id: int
+    code: str
+    title: str
+    pilot_user_id: int | None
+
+
+# Read once per data change (linking a pilot or archiving an action bumps the
+# revision), and shared by every session (st.cache_resource; tuples): loading the
+# 500 actions of a large plan took most of each run (benchmarks/pages.py). The
+# accounts are read on every run: resetting a password does not bump the revision.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _plan_actions(url: str, plan_id: int, rev: int) -> tuple[PlanAction, ...]:
+    with db.session_scope(db.get_engine(url)) as session:
+        rows = session.execute(
+            sa.select(Action.id, Action.code, Action.title, Action.pilot_user_id)
+            .where(Action.plan_id == plan_id, Action.archived == sa.false())
+            .order_by(Action.position, Action.code)
+        )
+        return tuple(PlanAction(*row) for row in rows)
 
 
 def _users_table(accounts: list[User], piloted: dict[int, list[str]]) -> pd.DataFrame:
@@ -49,17 +74,11 @@ def render() -> None:
     plan_id = context.selected_plan_id()
     with db.session_scope(context.engine()) as session:
         accounts = users.list_users(session, admin)
-        actions = (
-            list(
-                session.exec(
-                    select(Action)
-                    .where(Action.plan_id == plan_id, Action.archived == False)  # noqa: E712
-                    .order_by(Action.position, Action.code)
-                )
-            )
-            if plan_id is not None
-            else []
-        )
+    actions = (
+        _plan_actions(get_settings().database_url, plan_id, context.revision())
+        if plan_id is not None
+        else ()
+    )
     piloted: dict[int, list[str]] = {}
     for action in actions:
         if action.pilot_user_id is not None:
