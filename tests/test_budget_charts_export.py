@@ -375,3 +375,25 @@ def test_export_budget_command_refuses_an_unknown_plan(cli_database, tmp_path: P
     assert main(["export-budget", str(target), "--plan", "Plan inconnu"]) != 0
     assert "Aucun plan ne s'appelle « Plan inconnu »" in capsys.readouterr().err
     assert not target.exists()
+
+
+def _tree(actions: int) -> pd.DataFrame:
+    rows = [
+        {"id": "g1", "parent": "", "label": "Enjeu E1", "value": actions, "health": ""},
+        {"id": "o1", "parent": "g1", "label": "Objectif 1", "value": actions, "health": ""},
+    ]
+    rows += [
+        {"id": f"a{i}", "parent": "o1", "label": f"1.{i}", "value": 1, "health": "dans_les_temps"}
+        for i in range(actions)
+    ]
+    return pd.DataFrame(rows).assign(hover="")
+
+
+@pytest.mark.parametrize("actions", [19, charts.TREE_LABELLED_ACTIONS + 1])
+def test_plan_tree_labels_every_tile_until_tiles_get_too_small_to_read(actions):
+    fig = charts.plan_tree(_tree(actions), by_budget=False)
+    texts = list(fig.data[0].texttemplate)
+    assert texts[:2] == ["%{label}", "%{label}"]  # the stake and the objective: always named
+    leaves = set(texts[2:])
+    assert leaves == ({"%{label}"} if actions <= charts.TREE_LABELLED_ACTIONS else {""})
+    assert list(fig.data[0].labels[2:]) == [f"1.{i}" for i in range(actions)]  # on hover

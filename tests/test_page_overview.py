@@ -41,8 +41,10 @@ from tracker.models import (
 )
 from tracker.services import actions as action_service
 from tracker.services import budgets, indicators, plans, revision
+from tracker.services import overview as overview_service
 from tracker.services.app_settings import update_settings
 from tracker.services.users import system_actor
+from tracker.ui.pages import overview as overview_page
 from tracker.ui.pages.overview import CHART_TABS
 
 CAHORS = "Ville de Cahors"
@@ -540,3 +542,32 @@ def test_text_typed_by_users_is_shown_as_typed_in_the_tables(own_engine):
     assert typed in list(upcoming["Jalon"])
     raw = next(h.proto.body for h in at.get("html") if "important" in h.proto.body)
     assert "&lt;b&gt;gras&lt;/b&gt;" in raw and "<b>" not in raw  # escaped, never HTML
+
+
+def test_long_lists_show_their_first_rows_and_the_others_on_demand(app_engine, monkeypatch):
+    """A plan of 500 actions may list hundreds of actions to watch: the most urgent
+    first, the others in a section opened on demand (here after 3 rows instead of 15)."""
+    monkeypatch.setattr(overview_page, "FIRST_ROWS", 3)
+    at = _app(app_engine, "viewer")
+    e = _expected(app_engine)
+    with db.session_scope(app_engine) as session:
+        expected = overview_service.build_overview(
+            session,
+            e.structure,
+            e.indicator_rows,
+            date.today(),
+            overview_service.OverviewFilter(year=e.year),
+        )
+    codes = [x.action.code for x in expected.attention]
+    assert len(codes) > 3
+    first = _attention(at)
+    assert list(first["Code"]) == codes[:3]
+    rest = len(codes) - 3
+    label = f"Voir {'le' if rest == 1 else 'les'} {rest} autres actions à surveiller"
+    assert label in [x.label for x in at.expander]
+    at = _open(at, "overview_attention_more")
+    parts = [t for t in html_tables(at) if "Pourquoi" in t.columns]
+    assert [list(t["Code"]) for t in parts] == [codes[:3], codes[3:]]
+    body = " ".join(h.proto.body for h in at.get("html") if "Pourquoi" in h.proto.body)
+    for x in expected.attention:  # every row, in either part, links to its action
+        assert f'href="action?action={x.action.id}"' in body

@@ -555,6 +555,9 @@ HEALTH_LOOK = {
 }
 
 
+TREE_LABELLED_ACTIONS = 100
+
+
 def plan_tree(df: pd.DataFrame, *, by_budget: bool) -> go.Figure:
     """Stakes → objectives → actions as a treemap coloured by health.
 
@@ -579,6 +582,11 @@ def plan_tree(df: pd.DataFrame, *, by_budget: bool) -> go.Figure:
         fig.update_yaxes(visible=False)
         return _base_layout(fig, title=title, height=300)
     colours = [HEALTH_LOOK[h][0] if h else "#F2F2F2" for h in df["health"]]
+    # Beyond TREE_LABELLED_ACTIONS actions the tiles are too small to read a label, and
+    # fitting one label per tile is most of what the browser spends on the chart: the
+    # actions are then named on hover (and in the table below), their groups still are.
+    leaves = int((df["health"] != "").sum())
+    texts = ["%{label}" if not h or leaves <= TREE_LABELLED_ACTIONS else "" for h in df["health"]]
     fig = go.Figure(
         go.Treemap(
             ids=df["id"],
@@ -589,7 +597,7 @@ def plan_tree(df: pd.DataFrame, *, by_budget: bool) -> go.Figure:
             marker={"colors": colours, "line": {"color": "white", "width": 2}},
             customdata=df["hover"],
             hovertemplate="%{customdata}<extra></extra>",
-            texttemplate="%{label}",
+            texttemplate=texts,
             textfont={"size": 13},
             tiling={"pad": 3},
             root={"color": "white"},

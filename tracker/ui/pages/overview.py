@@ -31,11 +31,35 @@ _PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
 # profile of one reload: plotly, React and layout take most of it). So what is not
 # read at a glance (the filters, the tables behind the charts) is sent only once
 # opened, and the small static tables are plain HTML tables (tracker.ui.tables).
+FIRST_ROWS = 15  # rows of a list shown at once; the others in a section opened on demand
+
+
 def _section(label: str, key: str):  # noqa: ANN202
     """A collapsible section whose content is built and sent only once it is opened
     (None while closed)."""
     box = st.expander(label, key=key, on_change="rerun")
     return box if box.open else None
+
+
+def _long_table(
+    table: pd.DataFrame, key: str, more: str, links: dict[str, list[str]] | None = None
+) -> None:
+    """A list, most urgent first: its first FIRST_ROWS rows, then the others once
+    « Voir les N autres … » is opened (a plan of 500 actions may list hundreds)."""
+
+    def part(rows: slice) -> None:
+        static_table(
+            table.iloc[rows],
+            links={c: v[rows] for c, v in links.items()} if links else None,
+        )
+
+    part(slice(0, FIRST_ROWS))
+    rest = len(table) - FIRST_ROWS
+    if rest > 0:
+        label = f"Voir {'le' if rest == 1 else 'les'} {rest} {more}"
+        if (box := _section(label, key)) is not None:
+            with box:
+                part(slice(FIRST_ROWS, None))
 
 
 # The overview and its figures and tables are built once per data change and
@@ -393,7 +417,12 @@ def _attention(o: Overview) -> None:
     # Links, not a selectable data grid: the grid alone cost this page a third of its
     # time in the browser, and a link opens with the keyboard or in a new tab too.
     links = [action_link(x.action.id) for x in o.attention]
-    static_table(_tables(o)["attention"], links={"Code": links, "Action": links})
+    _long_table(
+        _tables(o)["attention"],
+        "overview_attention_more",
+        "autres actions à surveiller",
+        links={"Code": links, "Action": links},
+    )
     st.caption("Cliquez sur le code ou l'intitulé d'une action pour ouvrir sa fiche.")
 
 
@@ -432,14 +461,14 @@ def _milestones(o: Overview) -> None:
     st.header("Jalons")
     st.subheader(f"En retard ({len(o.overdue)})")
     if o.overdue:
-        static_table(_tables(o)["overdue"])
+        _long_table(_tables(o)["overdue"], "overview_overdue_more", "autres jalons en retard")
     else:
         st.caption("Aucun jalon en retard.")
     st.subheader(
         f"À venir dans les {overview_service.MILESTONE_HORIZON_DAYS} jours ({len(o.upcoming)})"
     )
     if o.upcoming:
-        static_table(_tables(o)["upcoming"])
+        _long_table(_tables(o)["upcoming"], "overview_upcoming_more", "autres jalons à venir")
     else:
         st.caption("Aucun jalon dans les deux prochains mois.")
 
@@ -463,7 +492,7 @@ def _indicators_behind(o: Overview) -> None:
         f"voie ; **{len(behind)}** en retard ; **{len(stale)}** sans mesure récente."
     )
     if behind or stale:
-        static_table(_tables(o)["indicators"])
+        _long_table(_tables(o)["indicators"], "overview_indicators_more", "autres indicateurs")
 
 
 # --------------------------------------------------------------------------
