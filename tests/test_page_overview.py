@@ -27,7 +27,7 @@ from tests.pages import (
     page_titles,
     run_app,
 )
-from tracker import db, strings
+from tracker import charts, db, strings
 from tracker.bootstrap import prepare_database
 from tracker.formats import TIMEZONE, format_date, format_eur, format_percent
 from tracker.models import (
@@ -571,3 +571,16 @@ def test_long_lists_show_their_first_rows_and_the_others_on_demand(app_engine, m
     body = " ".join(h.proto.body for h in at.get("html") if "Pourquoi" in h.proto.body)
     for x in expected.attention:  # every row, in either part, links to its action
         assert f'href="action?action={x.action.id}"' in body
+
+
+def test_a_plan_too_large_to_name_its_tiles_opens_on_the_progress_chart(app_engine, monkeypatch):
+    """Beyond charts.TREE_LABELLED_ACTIONS actions (here 5 instead of 100), the page opens
+    on the progress of each objective; the tree is one click away, and in the address."""
+    monkeypatch.setattr(charts, "TREE_LABELLED_ACTIONS", 5)
+    at = _app(app_engine, "viewer")
+    assert _charts_shown(at) == ["overview_progress"]
+    assert "graphique" not in at.query_params  # the default for this plan
+    at.session_state["overview_chart"] = "Enjeux et actions"
+    at = run_app(at=at)
+    assert _charts_shown(at) == ["overview_tree"]
+    assert _param(at, "graphique") == ["arborescence"]
