@@ -99,6 +99,20 @@ def table_html(
     )
 
 
+def table_block(
+    frame: pd.DataFrame,
+    *,
+    caption: str | None = None,
+    scroll_after: int = 12,
+    links: Mapping[str, Sequence[str | None]] | None = None,
+) -> str:
+    """What :func:`static_table` shows, as a string to keep in a cache: beyond
+    ``scroll_after`` rows the table scrolls in a box. The style travels with each table
+    (a few hundred bytes): a page may show any of them."""
+    height = 420 if len(frame) > scroll_after else None
+    return _STYLE + table_html(frame, caption=caption, max_height=height, links=links)
+
+
 def static_table(
     frame: pd.DataFrame,
     *,
@@ -107,6 +121,4 @@ def static_table(
     links: Mapping[str, Sequence[str | None]] | None = None,
 ) -> None:
     """Show a small read-only table; beyond ``scroll_after`` rows it scrolls in a box."""
-    height = 420 if len(frame) > scroll_after else None
-    # The style travels with each table (a few hundred bytes): a page may show any of them.
-    st.html(_STYLE + table_html(frame, caption=caption, max_height=height, links=links))
+    st.html(table_block(frame, caption=caption, scroll_after=scroll_after, links=links))

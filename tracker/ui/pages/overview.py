@@ -19,8 +19,8 @@ from tracker.services.indicators import target_path
 from tracker.services.overview import Overview, OverviewFilter
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import example_banner, md_escape, plain
-from tracker.ui.tables import static_table
+from tracker.ui.components import example_banner, frozen_figure, md_escape, plain
+from tracker.ui.tables import static_table, table_block
 
 ALL = "Tous"
 _PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "objectif"}
@@ -41,25 +41,37 @@ def _section(label: str, key: str):  # noqa: ANN202
     return box if box.open else None
 
 
+# The HTML of each table shown, built once per cached table (the tables of
+# _cached_tables are shared read-only by every session): (table, part) -> HTML. The
+# table itself is kept with its HTML, so an id is never taken for another table's.
+_HTML: dict[tuple[int, int | None, int | None], tuple[pd.DataFrame, str]] = {}
+
+
+def _show(table: pd.DataFrame, rows: slice, links: dict[str, list[str]] | None = None) -> None:
+    key = (id(table), rows.start, rows.stop)
+    hit = _HTML.get(key)
+    if hit is None or hit[0] is not table:
+        block = table_block(
+            table.iloc[rows], links={c: v[rows] for c, v in links.items()} if links else None
+        )
+        if len(_HTML) > 512:  # tables of older revisions: let them go
+            _HTML.clear()
+        hit = _HTML[key] = (table, block)
+    st.html(hit[1])
+
+
 def _long_table(
     table: pd.DataFrame, key: str, more: str, links: dict[str, list[str]] | None = None
 ) -> None:
     """A list, most urgent first: its first FIRST_ROWS rows, then the others once
     « Voir les N autres … » is opened (a plan of 500 actions may list hundreds)."""
-
-    def part(rows: slice) -> None:
-        static_table(
-            table.iloc[rows],
-            links={c: v[rows] for c, v in links.items()} if links else None,
-        )
-
-    part(slice(0, FIRST_ROWS))
+    _show(table, slice(0, FIRST_ROWS), links)
     rest = len(table) - FIRST_ROWS
     if rest > 0:
         label = f"Voir {'le' if rest == 1 else 'les'} {rest} {more}"
         if (box := _section(label, key)) is not None:
             with box:
-                part(slice(FIRST_ROWS, None))
+                _show(table, slice(FIRST_ROWS, None), links)
 
 
 # The overview and its figures and tables are built once per data change and
@@ -401,7 +413,7 @@ def _statuses(o: Overview) -> None:
         )
     if (box := _section("Voir le tableau des statuts", "overview_statuses_open")) is not None:
         with box:
-            static_table(_tables(o)["statuses"])
+            _show(_tables(o)["statuses"], slice(None))
 
 
 def action_link(action_id: int) -> str:
@@ -480,7 +492,7 @@ def _budget(o: Overview) -> None:
     if not b.rows and b.total.requested_cents == 0:
         st.info(f"Aucune ligne budgétaire pour {o.filters.year} avec ces filtres.")
         return
-    static_table(_tables(o)["budget"])
+    _show(_tables(o)["budget"], slice(None))
     if not b.closed:
         st.caption(f"L'arbitrage {o.filters.year} n'est pas encore clôturé.")
 
@@ -739,9 +751,8 @@ def _figure(
         fig, table = _budget_figure(o)
     else:
         fig, table = _indicators_figure(o)
-    # Rebuilt from its serialised form (numbers already packed as plotly sends them):
-    # every later display skips that conversion.
-    return go.Figure(fig.to_dict()), table
+    # Serialised once: every later display sends that form as it is.
+    return frozen_figure(fig), table
 
 
 def default_tab(action_count: int) -> str:
@@ -792,7 +803,7 @@ def _chart_data(table: pd.DataFrame, key: str) -> None:
     """The figures of the chart above, in a table sent once its section is opened."""
     if (box := _section("Voir les données du graphique", f"{key}_data")) is not None:
         with box:
-            static_table(table)
+            _show(table, slice(None))
 
 
 def _chart(fig: go.Figure, table: pd.DataFrame, *, key: str, alt: str) -> None:
