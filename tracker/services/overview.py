@@ -343,3 +343,15 @@ def build_overview(
         overdue=overdue,
         overdue_decisions=late_decisions,
     )
+
+
+def plan_milestones(session: Session, plan_id: int) -> list[tuple[str, date, str, date | None]]:
+    """(action code, due date, title, done date) of every dated milestone of the plan."""
+    return [
+        tuple(row)
+        for row in session.execute(
+            sa.select(Action.code, Milestone.due_date, Milestone.title, Milestone.done_date)
+            .join(Action, Action.id == Milestone.action_id)
+            .where(Action.plan_id == plan_id, Milestone.due_date.is_not(None))
+        )
+    ]

@@ -18,6 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -680,3 +681,22 @@ def unsign(value: str | None, secret: bytes) -> str | None:
     # Compared as bytes: compare_digest raises TypeError on non-ASCII str,
     # and a cookie can carry anything.
     return token if hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+
+class PlanAction(NamedTuple):
+    """An action as the accounts page lists it: enough to show and link its pilot."""
+
+    id: int
+    code: str
+    title: str
+    pilot_user_id: int | None
+
+
+def plan_actions(session: Session, plan_id: int) -> list[PlanAction]:
+    """The plan's actions (not archived), in the plan's order, as light rows."""
+    rows = session.execute(
+        sa.select(Action.id, Action.code, Action.title, Action.pilot_user_id)
+        .where(Action.plan_id == plan_id, Action.archived == sa.false())
+        .order_by(Action.position, Action.code)
+    )
+    return [PlanAction(*row) for row in rows]

@@ -91,16 +91,8 @@ def _overview(
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _timeline_milestones(url: str, plan_id: int, rev: int, at: date) -> pd.DataFrame:
-    import sqlalchemy as sa  # noqa: PLC0415
-
-    from tracker.models import Action, Milestone  # noqa: PLC0415
-
     with db.session_scope(db.get_engine(url)) as session:
-        rows = session.execute(
-            sa.select(Action.code, Milestone.due_date, Milestone.title, Milestone.done_date)
-            .join(Action, Action.id == Milestone.action_id)
-            .where(Action.plan_id == plan_id, Milestone.due_date.is_not(None))
-        ).all()
+        rows = overview_service.plan_milestones(session, plan_id)
     return pd.DataFrame(
         [
             {

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 from tracker import db, strings
 from tracker.errors import TrackerError
-from tracker.models import Action, Role, User
+from tracker.models import Role, User
 from tracker.services import users
 from tracker.settings import get_settings
 from tracker.ui import auth, context
@@ -29,26 +26,14 @@ def _run(label: str, operation) -> None:  # noqa: ANN001
         st.success(label)
 
 
-class PlanAction(NamedTuple):
-    id: int
-    code: str
-    title: str
-    pilot_user_id: int | None
-
-
 # Read once per data change (linking a pilot or archiving an action bumps the
 # revision), and shared by every session (st.cache_resource; tuples): loading the
 # 500 actions of a large plan took most of each run (benchmarks/pages.py). The
 # accounts are read on every run: resetting a password does not bump the revision.
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _plan_actions(url: str, plan_id: int, rev: int) -> tuple[PlanAction, ...]:
+def _plan_actions(url: str, plan_id: int, rev: int) -> tuple[users.PlanAction, ...]:
     with db.session_scope(db.get_engine(url)) as session:
-        rows = session.execute(
-            sa.select(Action.id, Action.code, Action.title, Action.pilot_user_id)
-            .where(Action.plan_id == plan_id, Action.archived == sa.false())
-            .order_by(Action.position, Action.code)
-        )
-        return tuple(PlanAction(*row) for row in rows)
+        return tuple(users.plan_actions(session, plan_id))
 
 
 def _users_table(accounts: list[User], piloted: dict[int, list[str]]) -> pd.DataFrame:
