@@ -235,3 +235,11 @@ FIELD_LABELS: dict[str, str] = {
     "method": "Méthode",
     "population": "Population",
 }
+
+# The columns of the table behind the progress-by-objective chart (Le plan, Vue d'ensemble).
+PROGRESS_TABLE_COLUMNS = {
+    "objectif": "Objectif",
+    "actions": "Actions",
+    "avancement": "Avancement réel (%)",
+    "attendu": "Avancement attendu (%)",
+}

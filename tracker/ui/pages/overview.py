@@ -597,14 +597,7 @@ def _progress_figure(o: Overview) -> tuple[go.Figure, pd.DataFrame]:
     )
     return (
         charts.progress_by_objective(objectives),
-        objectives.rename(
-            columns={
-                "objectif": "Objectif",
-                "actions": "Actions",
-                "avancement": "Avancement réel (%)",
-                "attendu": "Avancement attendu (%)",
-            }
-        ).round(1),
+        objectives.rename(columns=strings.PROGRESS_TABLE_COLUMNS).round(1),
     )
 
 

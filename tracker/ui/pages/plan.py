@@ -106,16 +106,7 @@ def _view(url: str, plan_id: int, rev: int, at: date, _structure: PlanStructure)
         late=sum(1 for a in structure.actions if a.state.late),
         actions_per_objective={code: int(n) for code, n in counts.items()},
         figure=None if figure is None else frozen_figure(figure),
-        objectives=arrow_table(
-            objectives.rename(
-                columns={
-                    "objectif": "Objectif",
-                    "actions": "Actions",
-                    "avancement": "Avancement réel (%)",
-                    "attendu": "Avancement attendu (%)",
-                }
-            )
-        ),
+        objectives=arrow_table(objectives.rename(columns=strings.PROGRESS_TABLE_COLUMNS)),
         actions=arrow_table(_actions_table(structure)),
     )
 
