@@ -26,6 +26,15 @@ def run_app(token: str | None = None, at: AppTest | None = None) -> AppTest:
     return at
 
 
+def open_sections(at: AppTest, *keys: str) -> AppTest:
+    """Open collapsible sections of the page (what a click on their titles sends), then
+    rerun: a section's content (a form, an editable table, the table behind a chart) is
+    built and sent only once it is open (``components.lazy_section``)."""
+    for key in keys:
+        at.session_state[key] = True
+    return run_app(at=at)
+
+
 def page_titles(at: AppTest) -> list[str]:
     """The pages the navigation offers (what st.navigation registered for this session)."""
     return [page["page_name"] for page in at._registered_pages.values()]

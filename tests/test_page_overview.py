@@ -24,6 +24,7 @@ from tests.pages import (
     html_tables,
     metrics,
     open_page,
+    open_sections,
     page_titles,
     run_app,
 )
@@ -101,10 +102,7 @@ def _app(engine, who: str, **query) -> AppTest:
 
 
 def _open(at: AppTest, key: str) -> AppTest:
-    """Open a collapsible section of the page (what a click on its title sends): its
-    content is sent only once it is open."""
-    at.session_state[key] = True
-    return run_app(at=at)
+    return open_sections(at, key)
 
 
 def _open_filters(at: AppTest) -> AppTest:

@@ -55,7 +55,13 @@ def _sso_user() -> User | None:
 
 
 def current_user() -> User | None:
-    """The logged-in, active user of this browser session, checked against the database."""
+    """The logged-in, active user of this browser session, checked against the database
+    once per script run (every rerun: a disabled account or a revoked session is seen on
+    the next interaction)."""
+    return context.once_per_run("user", _read_user)
+
+
+def _read_user() -> User | None:
     token = st.session_state.get(_SESSION_KEY)
     if token is None:
         token = users.unsign(st.context.cookies.get(COOKIE_NAME), cookie_secret())
@@ -86,6 +92,7 @@ def _log_in(user: User) -> None:
     with db.session_scope(context.engine(), write=True) as session:
         token, code = users.start_session(session, user)
     st.session_state[_SESSION_KEY] = token
+    context.forget("user")
     st.success("Connexion réussie.")
     # Persist the session in an HttpOnly cookie (survives a page reload).
     target = f"{AUTH_PATH}/session?code={code}"
@@ -96,6 +103,7 @@ def _log_in(user: User) -> None:
 def log_out() -> None:
     """End the session in the database at once, then clear the cookie."""
     token = st.session_state.pop(_SESSION_KEY, None)
+    context.forget("user")
     with db.session_scope(context.engine(), write=True) as session:
         users.end_session(session, token)
     if sso_configured() and getattr(st.user, "is_logged_in", False):

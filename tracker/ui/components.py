@@ -86,8 +86,23 @@ def arrow_table(frame: pd.DataFrame) -> Table:
         return frame
 
 
+def lazy_section(label: str, key: str, *, expanded: bool = False):  # noqa: ANN201
+    """A collapsible section whose content is built and sent only while it is open.
+
+    Returns the section to write into (``with box:``), or None while it is closed.
+    Opening or closing it reruns the page (``on_change="rerun"``), so what it holds
+    (a form, an editable table, a long table) costs nothing on the runs of readers
+    who never open it. Its state lives in ``st.session_state[key]`` (True: open), so
+    it stays open across the reruns that follow a save.
+    """
+    box = st.expander(label, key=key, on_change="rerun", expanded=expanded)
+    return box if box.open else None
+
+
 def chart_with_table(fig: go.Figure, table: Table, *, key: str, alt: str) -> None:
-    """A chart, then the same figures as a table in a collapsible section (accessibility)."""
+    """A chart, then the same figures as a table in a collapsible section (accessibility),
+    sent once that section is opened (``{key}_data`` in the session state)."""
     st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})
-    with st.expander("Voir les données du graphique"):
-        st.dataframe(table, hide_index=True, key=f"{key}_table")
+    if (box := lazy_section("Voir les données du graphique", f"{key}_data")) is not None:
+        with box:
+            st.dataframe(table, hide_index=True, key=f"{key}_table")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -13,6 +15,8 @@ from tracker.errors import TrackerError
 from tracker.services import plans as plan_service
 from tracker.services.revision import current_revision
 from tracker.settings import get_settings
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner="Préparation de la base de données…")
@@ -32,12 +36,34 @@ def engine() -> Engine:
         raise  # unreachable: st.stop() ends the script
 
 
-_REVISION = "_tracker_revision"
+_RUN = "_tracker_run"  # what is read once per script run: name -> value
 
 
 def start_run() -> None:
-    """Called at the top of every script run: the revision is read afresh once per run."""
-    st.session_state.pop(_REVISION, None)
+    """Called at the top of every script run: what is read once per run is read afresh."""
+    st.session_state[_RUN] = {}
+
+
+def once_per_run(name: str, read: Callable[[], T]) -> T:
+    """``read()`` the first time ``name`` is asked for in this script run, then its value.
+
+    For what every rerun must check against the database (the data revision, who is
+    logged in) but needs only once per run, however many parts of the page ask.
+    """
+    memo = st.session_state.setdefault(_RUN, {})
+    if name not in memo:
+        memo[name] = read()
+    return memo[name]
+
+
+def forget(name: str) -> None:
+    """Read ``name`` afresh when next asked for in this run (e.g. after logging in or out)."""
+    st.session_state.get(_RUN, {}).pop(name, None)
+
+
+def _read_revision() -> int:
+    with db.session_scope(engine()) as session:
+        return current_revision(session)
 
 
 def revision() -> int:
@@ -45,12 +71,7 @@ def revision() -> int:
 
     Read once per script run (pages rerun after every save).
     """
-    value = st.session_state.get(_REVISION)
-    if value is None:
-        with db.session_scope(engine()) as session:
-            value = current_revision(session)
-        st.session_state[_REVISION] = value
-    return value
+    return once_per_run("revision", _read_revision)
 
 
 def today() -> date:

@@ -30,6 +30,7 @@ from tracker.ui.components import (
     chart_with_table,
     example_banner,
     frozen_figure,
+    lazy_section,
     plain,
     saved_message,
 )
@@ -314,15 +315,29 @@ def _shown_measurements(frame: pd.DataFrame, unit: str) -> pd.DataFrame:
 def _measurements(user: User | None, detail: IndicatorDetail, view: IndicatorView) -> None:
     st.header("Mesures")
     frame = view.measurements
-    unit = detail.indicator.unit
-    editable = has_permission(user, Permission.EDIT_PLAN)
-    if not editable:
-        if frame.empty:
-            st.info("Aucune mesure enregistrée.")
-            return
+    if frame.empty:
+        st.info("Aucune mesure enregistrée.")
+    else:
         st.dataframe(view.shown_measurements, hide_index=True, key="indicator_measurements")
+    if not has_permission(user, Permission.EDIT_PLAN):
         return
+    # The forms are built only once opened: most visits read the page.
     ind = detail.indicator
+    if (box := lazy_section("Ajouter une mesure", f"indicator_{ind.id}_add_open")) is not None:
+        with box:
+            _admitted(detail)
+            _add_form(user, detail)
+    label = "Corriger les mesures (tableau modifiable)"
+    if (box := lazy_section(label, f"indicator_{ind.id}_table_open")) is not None:
+        with box:
+            _admitted(detail)
+            _editor(user, detail, frame)
+
+
+def _admitted(detail: IndicatorDetail) -> None:
+    """The dates and values a measurement may take."""
+    ind = detail.indicator
+    unit = ind.unit
     low, high = indicator_service.value_range(unit)
     start, end = indicator_service.measurement_period(detail.plan, ind, context.today())
     st.caption(
@@ -335,8 +350,12 @@ def _measurements(user: User | None, detail: IndicatorDetail, view: IndicatorVie
         + "Les mesures calculées depuis une vague d'enquête ne se modifient pas ici "
         "(seul leur commentaire) : elles se recalculent avec la vague."
     )
+
+
+def _add_form(user: User, detail: IndicatorDetail) -> None:
+    ind = detail.indicator
+    start, end = indicator_service.measurement_period(detail.plan, ind, context.today())
     with st.form(f"indicator_{ind.id}_add", clear_on_submit=True):
-        st.subheader("Ajouter une mesure")
         cols = st.columns(3)
         when = cols[0].date_input(
             "Date", value=None, min_value=start, max_value=end, format="DD/MM/YYYY"
@@ -365,7 +384,10 @@ def _measurements(user: User | None, detail: IndicatorDetail, view: IndicatorVie
                 ],
                 [],
             )
-    st.subheader("Corriger les mesures")
+
+
+def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
+    ind = detail.indicator
     st.caption(
         "Modifiez les cellules, ajoutez des lignes en bas du tableau ou supprimez-en, puis "
         "enregistrez : tout est vérifié et enregistré en une fois, ou rien ne l'est."
@@ -469,8 +491,11 @@ def _answers(values: str) -> list[str]:
 
 def _definition_form(user: User, detail: IndicatorDetail) -> None:
     ind = detail.indicator
+    box = lazy_section("Modifier la définition", f"indicator_{ind.id}_definition_open")
+    if box is None:
+        return
     structure = data.plan_structure(ind.plan_id)
-    with st.expander("Modifier la définition"):
+    with box:
         waves = data.waves(ind.plan_id)
         columns = sorted({c for w in waves for c in w.columns})
         if columns:

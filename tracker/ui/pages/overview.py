@@ -19,7 +19,7 @@ from tracker.services.indicators import target_path
 from tracker.services.overview import Overview, OverviewFilter
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import example_banner, frozen_figure, md_escape, plain
+from tracker.ui.components import example_banner, frozen_figure, lazy_section, md_escape, plain
 from tracker.ui.tables import static_table, table_block
 
 ALL = "Tous"
@@ -32,13 +32,6 @@ _PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
 # read at a glance (the filters, the tables behind the charts) is sent only once
 # opened, and the small static tables are plain HTML tables (tracker.ui.tables).
 FIRST_ROWS = 15  # rows of a list shown at once; the others in a section opened on demand
-
-
-def _section(label: str, key: str):  # noqa: ANN202
-    """A collapsible section whose content is built and sent only once it is opened
-    (None while closed)."""
-    box = st.expander(label, key=key, on_change="rerun")
-    return box if box.open else None
 
 
 # The HTML of each table shown, built once per cached table (the tables of
@@ -69,7 +62,7 @@ def _long_table(
     rest = len(table) - FIRST_ROWS
     if rest > 0:
         label = f"Voir {'le' if rest == 1 else 'les'} {rest} {more}"
-        if (box := _section(label, key)) is not None:
+        if (box := lazy_section(label, key)) is not None:
             with box:
                 _show(table, slice(FIRST_ROWS, None), links)
 
@@ -173,7 +166,7 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     # The section's title stays the same (a new title would fold it again on each choice);
     # the caption above it says which filters apply.
     st.caption("Filtres appliqués : " + " · ".join(md_escape(x) for x in summary))
-    box = _section("Modifier les filtres", "overview_filters")
+    box = lazy_section("Modifier les filtres", "overview_filters")
     if box is not None:
         with box:
             cols = [*st.columns([1, 2]), *st.columns(2)]
@@ -403,7 +396,7 @@ def _statuses(o: Overview) -> None:
             f"Évolution par rapport {since} (statuts reconstitués d'après l'historique des "
             "modifications ; une action créée depuis n'est pas comptée à cette date)."
         )
-    if (box := _section("Voir le tableau des statuts", "overview_statuses_open")) is not None:
+    if (box := lazy_section("Voir le tableau des statuts", "overview_statuses_open")) is not None:
         with box:
             _show(_tables(o)["statuses"], slice(None))
 
@@ -786,7 +779,7 @@ def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
 
 def _chart_data(table: pd.DataFrame, key: str) -> None:
     """The figures of the chart above, in a table sent once its section is opened."""
-    if (box := _section("Voir les données du graphique", f"{key}_data")) is not None:
+    if (box := lazy_section("Voir les données du graphique", f"{key}_data")) is not None:
         with box:
             _show(table, slice(None))
 
