@@ -12,7 +12,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, count_rows, session_token
-from tests.pages import APP, open_page, run_app
+from tests.pages import APP, open_page, open_sections, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import (
@@ -228,7 +228,7 @@ def test_viewer_sees_a_survey_indicator_read_only(app_engine):
     assert set(metrics) == {"Dernière valeur", "Vers la cible", "Statut", "Attendu aujourd'hui"}
     assert metrics["Statut"] in {strings.indicator_status_label(s) for s in IndicatorStatus}
     assert len(at.get("plotly_chart")) == 1
-    chart_data = _table(at, "Série")
+    chart_data = _table(open_sections(at, "indicator_chart_data"), "Série")
     assert (chart_data["Série"] == "Mesure locale").sum() == 3
     assert "Trajectoire vers la cible" in set(chart_data["Source"])
     assert [h.value for h in at.header] == ["Définition", "Mesures", "Historique"]
@@ -271,14 +271,38 @@ def test_indicator_page_shows_a_measurement_saved_elsewhere_on_its_next_run(app_
     measurements = _table(at, "Vague d'enquête")
     assert len(measurements) == before + 1
     assert "1\u202f234\u00a0nombre" in set(measurements["Valeur"])  # French format
-    chart_data = _table(at, "Série")
+    chart_data = _table(open_sections(at, "indicator_chart_data"), "Série")
     assert (chart_data["Série"] == "Mesure locale").sum() == before + 1
+
+
+def test_editor_forms_are_built_only_once_their_section_is_opened(app_engine):
+    # A reader's visit costs no form: the sections start folded and empty.
+    at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I6")
+    sections = [e.label for e in at.expander]
+    assert {"Ajouter une mesure", "Corriger les mesures (tableau modifiable)"} <= set(sections)
+    assert "Modifier la définition" in sections
+    assert not at.get("form") and not at.number_input and not at.date_input
+    assert len(_table(at, "Vague d'enquête")) == len(_measurements(app_engine, "I6"))
+    prefix = f"indicator_{indicator.id}"
+    at = open_sections(at, f"{prefix}_add_open")
+    assert [f.proto.form.form_id for f in at.get("form")] == [f"{prefix}_add"]
+    at = open_sections(at, f"{prefix}_definition_open", f"{prefix}_table_open")
+    assert {f.proto.form.form_id for f in at.get("form")} == {
+        f"{prefix}_add",
+        f"{prefix}_definition",
+    }
+    assert any(b.label == "Enregistrer les mesures" for b in at.button)
+    # Folded again (a click on its title): its form is gone from the next run.
+    at.session_state[f"{prefix}_add_open"] = False
+    at = run_app(at=at)
+    assert {f.proto.form.form_id for f in at.get("form")} == {f"{prefix}_definition"}
 
 
 def test_editor_adds_a_measurement_with_the_form(app_engine):
     at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I6")
     assert indicator.unit == "nombre"
     form = f"indicator_{indicator.id}_add"
+    at = open_sections(at, f"{form}_open")
     before = len(_measurements(app_engine, "I6"))
     _in_form(at.date_input, "Date", form).set_value(date(2021, 6, 30))
     _in_form(at.number_input, "Valeur", form).set_value(1700)
@@ -299,6 +323,7 @@ def test_editor_adds_a_measurement_with_the_form(app_engine):
 def test_an_out_of_range_value_is_refused_in_french_and_nothing_is_written(app_engine):
     at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I1")
     form = f"indicator_{indicator.id}_add"
+    at = open_sections(at, f"{form}_open")
     before_rows = count_rows(app_engine)
     before = len(_measurements(app_engine, "I1"))
     _in_form(at.date_input, "Date", form).set_value(date(2021, 6, 30))
@@ -316,6 +341,7 @@ def test_an_out_of_range_value_is_refused_in_french_and_nothing_is_written(app_e
 def test_editor_changes_a_target_and_the_version_goes_up(app_engine):
     at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I6")
     form = f"indicator_{indicator.id}_definition"
+    at = open_sections(at, f"{form}_open")
     assert _in_form(at.number_input, "Cible", form).value == 2500
     _in_form(at.number_input, "Cible", form).set_value(3000)
     _in_form(at.button, "Enregistrer la définition", form).click()
@@ -335,6 +361,7 @@ def test_editor_changes_a_target_and_the_version_goes_up(app_engine):
 def test_an_invalid_definition_is_refused_in_french_and_nothing_is_written(app_engine):
     at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I1")
     form = f"indicator_{indicator.id}_definition"
+    at = open_sections(at, f"{form}_open")
     before = count_rows(app_engine)
     _in_form(at.text_input, "Réponses comptées (séparées par ;)", form).input("")
     _in_form(at.button, "Enregistrer la définition", form).click()
@@ -354,8 +381,9 @@ def test_an_invalid_definition_is_refused_in_french_and_nothing_is_written(app_e
 
 
 def _surveys_with_a_new_wave(engine):
-    """The surveys page for an editor, after creating a wave with the form."""
-    at = open_page(run_app(_token(engine, "editor")), "Enquêtes")
+    """The surveys page for an editor, after creating a wave with the form, with the
+    section to import its responses open."""
+    at = open_sections(open_page(run_app(_token(engine, "editor")), "Enquêtes"), "surveys_new_open")
     _in_form(at.text_input, "Nom de la vague", "surveys_new").input(NEW_WAVE)
     _in_form(at.date_input, "Fin du terrain (date des mesures)", "surveys_new").set_value(
         date(2025, 6, 30)
@@ -365,7 +393,8 @@ def _surveys_with_a_new_wave(engine):
     assert any(s.value == "Vague créée." for s in at.success)
     wave = _wave(engine, NEW_WAVE)
     assert wave is not None
-    return at, wave
+    assert not at.get("file_uploader")  # until its section is opened
+    return open_sections(at, f"surveys_import_{wave.id}_open"), wave
 
 
 def _upload(at, name: str, content: bytes):
@@ -375,6 +404,8 @@ def _upload(at, name: str, content: bytes):
 
 def test_a_wave_without_end_date_is_refused(app_engine):
     at = open_page(run_app(_token(app_engine, "editor")), "Enquêtes")
+    assert not at.get("form")  # the example has waves: « Nouvelle vague » starts folded
+    at = open_sections(at, "surveys_new_open")
     before = count_rows(app_engine)
     _in_form(at.text_input, "Nom de la vague", "surveys_new").input(NEW_WAVE)
     _in_form(at.button, "Créer la vague", "surveys_new").click()
@@ -456,6 +487,30 @@ def test_a_file_missing_a_question_or_empty_is_refused_and_nothing_is_written(ap
     assert count_rows(app_engine) == before
 
 
+def test_editor_renames_then_deletes_a_wave_in_their_sections(app_engine):
+    at, wave = _surveys_with_a_new_wave(app_engine)
+    edit, delete = f"surveys_edit_{wave.id}", f"surveys_delete_{wave.id}"
+    assert {"Modifier la vague", "Supprimer la vague"} <= {e.label for e in at.expander}
+    assert not [f for f in at.get("form") if f.proto.form.form_id == edit]
+    assert delete not in [b.key for b in at.button]
+    at = open_sections(at, f"{edit}_open")
+    _in_form(at.text_input, "Nom de la vague", edit).input("Enquête 2025 (rectifiée)")
+    _in_form(at.button, "Enregistrer", edit).click()
+    at = run_app(at=at)
+    assert any(s.value == "Vague modifiée." for s in at.success)
+    assert _wave(app_engine, "Enquête 2025 (rectifiée)").id == wave.id
+
+    at = open_sections(at, f"{delete}_open")
+    assert at.button(key=delete).disabled  # until the deletion is confirmed
+    at.checkbox(key=f"surveys_sure_{wave.id}").check()
+    at = run_app(at=at)
+    at.button(key=delete).click()
+    at = run_app(at=at)
+    assert any(s.value == "Vague supprimée." for s in at.success)
+    assert _wave(app_engine, "Enquête 2025 (rectifiée)") is None
+    assert list(_table(at, "Terrain")["Vague"]) == [WAVE_2012, WAVE_2024]
+
+
 def test_viewer_sees_waves_results_breakdown_and_comparison_without_uploader(app_engine):
     at = open_page(run_app(_token(app_engine, "viewer")), "Enquêtes")
     waves = _table(at, "Terrain")
@@ -468,6 +523,7 @@ def test_viewer_sees_waves_results_breakdown_and_comparison_without_uploader(app
     results = _table(at, "Répondants comptés")
     assert list(results["Code"]) == ["I1", "I2", "I3", "I4", "I5"]
     assert all(v.endswith("%") for v in results["Valeur"])
+    at = open_sections(at, f"surveys_breakdown_{latest.id}_data", "surveys_comparison_data")
     breakdown = _table(at, "Fiabilité")  # by commune, the default profile column
     assert "Commune" in breakdown.columns and len(breakdown) > 1
     comparison = _table(at, "Écart (points)")
@@ -482,4 +538,4 @@ def test_viewer_sees_waves_results_breakdown_and_comparison_without_uploader(app
     assert not at.get("file_uploader")
     assert not at.get("form")
     assert [b.label for b in at.button] == ["Se déconnecter"]
-    assert "Importer les réponses" not in [s.value for s in at.subheader]
+    assert "Importer les réponses" not in [e.label for e in at.expander]

@@ -150,8 +150,12 @@ def test_new_wave_import_adds_a_measurement_to_the_indicator_chart(seeded_server
     _settle(page)
     wave = _wave(seeded_server, WAVE)
     assert (wave.fieldwork_start, wave.fieldwork_end) == (date(2025, 6, 2), date(2025, 6, 30))
-    # The new wave is the selected one, with its own (single) file uploader.
+    # The new wave is the selected one, with its own (single) file uploader, in a section
+    # opened on demand.
     expect(page.get_by_role("combobox", name="Vague", exact=True)).to_have_value(WAVE)
+    expect(page.get_by_test_id("stFileUploader")).to_have_count(0)
+    page.get_by_text("Importer les réponses", exact=True).click()
+    _settle(page)
     uploaders = page.get_by_test_id("stFileUploader")
     expect(uploaders).to_have_count(1)
 

@@ -29,6 +29,7 @@ from tracker.ui.components import (
     chart_with_table,
     example_banner,
     frozen_figure,
+    lazy_section,
     plain,
     saved_message,
 )
@@ -144,7 +145,15 @@ def _results_frame(outcome_results: list[surveys.Result]) -> pd.DataFrame:
 
 
 def _import(user: User, wave: WaveSummary) -> None:
-    st.subheader("Importer les réponses")
+    box = lazy_section("Importer les réponses", f"surveys_import_{wave.id}_open")
+    if box is None:
+        st.session_state.pop(_PENDING, None)
+        return
+    with box:
+        _import_form(user, wave)
+
+
+def _import_form(user: User, wave: WaveSummary) -> None:
     st.caption(
         "Un fichier .xlsx ou CSV (séparateur ; ou , — UTF-8 ou Windows-1252) : une ligne par "
         "répondant, une colonne par question, et facultativement une colonne « Identifiant » et "
@@ -243,9 +252,12 @@ def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
         else:
             st.session_state[_SAVED] = f"{len(results)} indicateur(s) recalculé(s)."
             st.rerun()
-    with st.expander("Modifier la vague"):
-        _wave_form(user, plan_id, wave, key=f"surveys_edit_{wave.id}", label="Enregistrer")
-    with st.expander("Supprimer la vague"):
+    if (box := lazy_section("Modifier la vague", f"surveys_edit_{wave.id}_open")) is not None:
+        with box:
+            _wave_form(user, plan_id, wave, key=f"surveys_edit_{wave.id}", label="Enregistrer")
+    if (box := lazy_section("Supprimer la vague", f"surveys_delete_{wave.id}_open")) is None:
+        return
+    with box:
         st.caption(
             "Supprime la vague, ses réponses et les mesures calculées depuis elle. "
             "L'opération est inscrite au journal."
@@ -527,8 +539,9 @@ def render() -> None:
         st.dataframe(table, hide_index=True, key="surveys_waves")
     else:
         st.info("Aucune vague d'enquête n'est enregistrée pour ce plan.")
-    if editor:
-        with st.expander("Nouvelle vague", expanded=not waves):
+    # The forms are built only once opened (most visits read the page).
+    if editor and (box := lazy_section("Nouvelle vague", "surveys_new_open", expanded=not waves)):
+        with box:
             _wave_form(user, plan_id, None, key="surveys_new", label="Créer la vague")
     if not waves:
         return
