@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import APP, open_page, run_app
+from tests.pages import APP, open_page, open_sections, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan
@@ -123,11 +123,15 @@ def test_filters_survive_leaving_the_page_and_coming_back(app_engine):
 # --------------------------------------------------------------------------
 
 
-def _action_page(engine, token: str, code: str):
+def _action_page(engine, token: str, code: str, *, edit: bool = False):
+    """The action's page; with ``edit``, its update form opened (« Mettre à jour l'action »)."""
     action = _action(engine, code)
     at = run_app(at=_app(token))
     at.query_params["action"] = str(action.id)
-    return open_page(at, "Fiche action"), action
+    at = open_page(at, "Fiche action")
+    if edit:
+        at = open_sections(at, f"action_{action.id}_edit_open")
+    return at, action
 
 
 def test_action_page_shows_fields_milestones_notes_budget_indicators_and_history(app_engine):
@@ -169,7 +173,7 @@ def test_action_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine):
 
 def test_editor_saves_status_and_progress_from_the_form(app_engine):
     editor = add_user(app_engine, "editor", login="mission")
-    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2", edit=True)
     at.selectbox(key=f"action_{action.id}_status").set_value(ActionStatus.BLOQUE)
     at.number_input(key=f"action_{action.id}_progress").set_value(60)
     at.text_area(key=f"action_{action.id}_note").input("Prestataire défaillant.")
@@ -186,7 +190,7 @@ def test_editor_saves_status_and_progress_from_the_form(app_engine):
 
 def test_done_needs_a_confirmation_and_prefills_today(app_engine):
     editor = add_user(app_engine, "editor")
-    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2", edit=True)
     at.selectbox(key=f"action_{action.id}_status").set_value(ActionStatus.REALISE)
     at = run_app(at=at)
     from datetime import date
@@ -205,7 +209,7 @@ def test_done_needs_a_confirmation_and_prefills_today(app_engine):
 
 def test_invalid_input_shows_a_french_error_and_saves_nothing(app_engine):
     editor = add_user(app_engine, "editor")
-    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2", edit=True)
     at.selectbox(key=f"action_{action.id}_status").set_value(ActionStatus.ABANDONNE)
     at.button(key=f"action_{action.id}_save").click()
     at = run_app(at=at)
@@ -216,7 +220,7 @@ def test_invalid_input_shows_a_french_error_and_saves_nothing(app_engine):
 def test_a_conflicting_save_is_refused_and_the_input_is_kept(app_engine):
     editor = add_user(app_engine, "editor", login="mission")
     other = add_user(app_engine, "editor", login="collegue")
-    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2", edit=True)
     with db.session_scope(app_engine, write=True) as session:
         action_service.update_action(
             session, other, action.id, expected_version=action.version, changes={"weather": "orage"}
@@ -242,13 +246,56 @@ def test_pilot_form_offers_only_the_pilot_fields_on_their_own_action(app_engine)
         plan_id = session.exec(select(Plan.id)).one()
         users.link_pilot_actions(session, admin, pilot.id, plan_id, [own.id])
     token = session_token(app_engine, pilot)
-    at, _ = _action_page(app_engine, token, "3.1")
+    at, _ = _action_page(app_engine, token, "3.1", edit=True)
     keys = {w.key for w in [*at.text_input, *at.selectbox, *at.date_input, *at.number_input]}
     assert f"action_{own.id}_status" in keys and f"action_{own.id}_progress" in keys
     assert f"action_{own.id}_title" not in keys and f"action_{own.id}_planned_end_date" not in keys
     at, _ = _action_page(app_engine, token, "3.2")
     assert f"action_{other.id}_status" not in {w.key for w in at.selectbox}
     assert any("n'est pas liée à votre compte" in i.value for i in at.info)
+
+
+def test_the_update_form_is_built_only_once_opened_and_reopens_on_the_saved_action(app_engine):
+    editor = add_user(app_engine, "editor")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "2.2")
+    key = f"action_{action.id}"
+    assert "Mettre à jour l'action" in [e.label for e in at.expander]
+    assert f"{key}_status" not in [w.key for w in at.selectbox]  # a reader's visit: no form
+    assert f"{key}_save" not in [b.key for b in at.button]
+    at = open_sections(at, f"{key}_edit_open")
+    assert at.selectbox(key=f"{key}_status").value == ActionStatus.EN_COURS
+    assert at.number_input(key=f"{key}_progress").value == 85
+    at.number_input(key=f"{key}_progress").set_value(10)  # typed, then given up: folded
+    at.session_state[f"{key}_edit_open"] = False
+    at = run_app(at=at)
+    assert f"{key}_progress" not in [w.key for w in at.number_input]
+    at = open_sections(at, f"{key}_edit_open")  # opens on the action as saved
+    assert at.number_input(key=f"{key}_progress").value == 85
+    assert at.selectbox(key=f"{key}_status").value == ActionStatus.EN_COURS
+    assert _action(app_engine, "2.2").version == action.version
+
+
+def test_editor_links_a_pilot_account_from_the_update_form(app_engine):
+    editor = add_user(app_engine, "editor", login="mission")
+    pilot = add_user(app_engine, "pilot", login="pilote")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "3.1", edit=True)
+    account = at.selectbox(key=f"action_{action.id}_pilot_user_id")
+    assert account.value is None  # no account linked yet
+    account.set_value(pilot.id)
+    at.button(key=f"action_{action.id}_save").click()
+    at = run_app(at=at)
+    assert any("enregistrée" in s.value for s in at.success)
+    assert _action(app_engine, "3.1").pilot_user_id == pilot.id
+    history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    assert any("Compte du pilote : (vide) → pilote" in c for c in history["Changement"])
+    # Opened again, the form shows the linked account, and saving something else keeps it.
+    at = open_sections(at, f"action_{action.id}_edit_open")
+    assert at.selectbox(key=f"action_{action.id}_pilot_user_id").value == pilot.id
+    at.number_input(key=f"action_{action.id}_progress").set_value(50)
+    at.button(key=f"action_{action.id}_save").click()
+    at = run_app(at=at)
+    saved = _action(app_engine, "3.1")
+    assert (saved.progress, saved.pilot_user_id) == (50, pilot.id)
 
 
 def test_adding_a_note_from_the_action_page(app_engine):

@@ -187,6 +187,14 @@ def wait_for_script(page, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
     page.wait_for_selector(FINISHED, timeout=timeout_ms)
 
 
+def open_section(page, label: str) -> None:  # noqa: ANN001
+    """Unfold a collapsible section by a click on its title, then wait for the rerun
+    that sends its content (``components.lazy_section``)."""
+    page.get_by_test_id("stExpander").filter(has_text=label).locator("summary").first.click()
+    page.wait_for_timeout(100)  # the rerun starts after the click's message is sent
+    wait_for_script(page)
+
+
 def save_artifact(page, name: str) -> Path:  # noqa: ANN001
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name

@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import select
 
-from tests.browser.conftest import log_in, save_artifact, wait_for_script
+from tests.browser.conftest import log_in, open_section, save_artifact, wait_for_script
 from tests.conftest import TEST_PASSWORD
 from tracker import db
 from tracker.models import Action
@@ -61,7 +61,9 @@ def test_editor_updates_an_action_and_sees_it_in_table_chart_and_history(seeded_
 
     page.goto(f"{seeded_server.url}/action?action={action_id}")
     wait_for_script(page)
-    page.get_by_role("heading", name="Mettre à jour l'action").wait_for(timeout=30_000)
+    page.get_by_text("Mettre à jour l'action", exact=True).wait_for(timeout=30_000)
+    open_section(page, "Mettre à jour l'action")
+    page.get_by_role("combobox", name="Statut").wait_for(timeout=30_000)
     status = page.get_by_role("combobox", name="Statut")
     status.click()
     page.keyboard.type("Bloqu")  # the list filters as one types

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from tests.browser.conftest import log_in, start_app, stop_app, wait_for_script
+from tests.browser.conftest import log_in, open_section, start_app, stop_app, wait_for_script
 from tests.conftest import PG_URL, TEST_PASSWORD, add_user, truncate_all
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
@@ -87,7 +87,9 @@ def test_a_save_in_one_process_is_seen_in_the_other_on_its_next_rerun(
             page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=60_000)
             page.goto(f"{server.url}/action?action={action_id}")
             wait_for_script(page)
-            page.get_by_role("heading", name="Mettre à jour l'action").wait_for(timeout=30_000)
+            page.get_by_text("Mettre à jour l'action", exact=True).wait_for(timeout=30_000)
+            open_section(page, "Mettre à jour l'action")
+            page.get_by_role("combobox", name="Statut").wait_for(timeout=30_000)
         # Both processes have read (and cached) the action as it is.
         assert _status(page_a) == BEFORE
         assert _status(page_b) == BEFORE

@@ -21,7 +21,14 @@ from tracker.services.indicators import IndicatorRow
 from tracker.services.permissions import Permission, can_edit_action, has_permission
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data, navigation
-from tracker.ui.components import Table, arrow_table, example_banner, plain, saved_message
+from tracker.ui.components import (
+    Table,
+    arrow_table,
+    example_banner,
+    lazy_section,
+    plain,
+    saved_message,
+)
 
 _EDITOR_ONLY = (
     "title",
@@ -36,6 +43,7 @@ _EDITOR_ONLY = (
     "partners",
     "update_period_days",
     "description",
+    "pilot_user_id",
 )
 
 
@@ -116,6 +124,7 @@ def _init_form(action_id: int, detail: ActionDetail) -> None:
         "partners": a.partners,
         "update_period_days": a.update_period_days,
         "description": a.description,
+        "pilot_user_id": a.pilot_user_id,
         "note": "",
         "confirm_done": False,
     }
@@ -137,12 +146,26 @@ def _pilot_accounts(url: str, rev: int, role: Role, _user: User) -> list[tuple[i
         return users.pilot_accounts(session, _user)
 
 
+def _edit_section(user: User, detail: ActionDetail) -> None:
+    """The update form, built only once its section is opened (most visits read the page).
+
+    Its fields live in the session state (``_init_form``); folding the section drops
+    them, so that it opens again on the action as saved, not on stale fields (Streamlit
+    forgets the state of widgets that are not shown)."""
+    a = detail.action
+    box = lazy_section("Mettre à jour l'action", _key(a.id, "edit_open"))
+    if box is None:
+        st.session_state.pop(_key(a.id, "base_version"), None)
+        return
+    with box:
+        _edit_form(user, detail)
+
+
 def _edit_form(user: User, detail: ActionDetail) -> None:
     a = detail.action
     k = lambda name: _key(a.id, name)  # noqa: E731
     _init_form(a.id, detail)
     editor = has_permission(user, Permission.EDIT_PLAN)
-    st.header("Mettre à jour l'action")
     if not editor:
         st.caption(
             "En tant que pilote, vous mettez à jour le statut, la météo, l'avancement, "
@@ -270,7 +293,10 @@ def _milestones(user: User | None, detail: ActionDetail, view: ActionView, edita
         st.info("Aucun jalon.")
     if not editable:
         return
-    with st.expander("Modifier les jalons (ajouter, modifier, terminer, réordonner, supprimer)"):
+    label = "Modifier les jalons (ajouter, modifier, terminer, réordonner, supprimer)"
+    if (box := lazy_section(label, _key(a.id, "milestones_open"))) is None:
+        return
+    with box:
         edited = st.data_editor(
             view.milestone_source,  # copied by the editor
             num_rows="dynamic",
@@ -541,13 +567,15 @@ def _archive(user: User | None, detail: ActionDetail) -> None:
     a = detail.action
     wanted = None
     if not a.archived and has_permission(user, Permission.EDIT_PLAN):
-        with st.expander("Archiver l'action"):
-            st.caption(
-                "Une action archivée disparaît des tableaux et des calculs ; elle n'est "
-                "jamais supprimée et un administrateur peut la restaurer."
-            )
-            if st.button("Archiver l'action", key=_key(a.id, "archive")):
-                wanted = True
+        box = lazy_section("Archiver l'action", _key(a.id, "archive_open"))
+        if box is not None:
+            with box:
+                st.caption(
+                    "Une action archivée disparaît des tableaux et des calculs ; elle n'est "
+                    "jamais supprimée et un administrateur peut la restaurer."
+                )
+                if st.button("Archiver l'action", key=_key(a.id, "archive")):
+                    wanted = True
     can_restore = a.archived and has_permission(user, Permission.RESTORE_ACTION)
     if can_restore and st.button("Restaurer l'action", key=_key(a.id, "restore")):
         wanted = False
@@ -590,7 +618,7 @@ def render() -> None:
         plain(a.description)
     editable = user is not None and not a.archived and can_edit_action(user, a)
     if editable:
-        _edit_form(user, detail)
+        _edit_section(user, detail)
     elif user is not None and Role(user.role) == Role.PILOT and not a.archived:
         st.info("Cette action n'est pas liée à votre compte : vous pouvez la consulter.")
     _milestones(user, detail, view, editable)
