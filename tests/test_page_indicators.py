@@ -165,6 +165,8 @@ def test_viewer_sees_every_indicator_with_status_counts_and_no_edit_controls(app
     for metric in at.metric:  # each count matches the table's status column
         assert int(metric.value) == (table["Statut"] == metric.label).sum()
     assert any(c.value.startswith("8 indicateur(s) sur 8") for c in at.caption)
+    assert not at.multiselect  # the filters are built once their section is opened
+    at = open_sections(at, "indicators_filters_open")
     assert [w.key for w in at.multiselect] == [  # filters only
         "indicators_objective",
         "indicators_action",
@@ -177,6 +179,7 @@ def test_viewer_sees_every_indicator_with_status_counts_and_no_edit_controls(app
 
 def test_source_filter_then_a_row_click_opens_the_indicator_page(app_engine):
     at = open_page(run_app(_token(app_engine, "viewer")), "Indicateurs")
+    at = open_sections(at, "indicators_filters_open")
     at.multiselect(key="indicators_source").set_value([SourceType.ADMINISTRATIVE])
     at = run_app(at=at)
     table = _table(at, "Vers la cible")
@@ -197,6 +200,7 @@ def test_source_filter_then_a_row_click_opens_the_indicator_page(app_engine):
 
 def test_filters_survive_opening_an_indicator_and_coming_back(app_engine):
     at = open_page(run_app(_token(app_engine, "viewer")), "Indicateurs")
+    at = open_sections(at, "indicators_filters_open")
     at.multiselect(key="indicators_source").set_value([SourceType.ADMINISTRATIVE])
     at = run_app(at=at)
     at.session_state["indicators_list"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
@@ -204,7 +208,15 @@ def test_filters_survive_opening_an_indicator_and_coming_back(app_engine):
     assert at.title[0].value == "Fiche indicateur"
     at = open_page(at, "Indicateurs")
     assert list(_table(at, "Vers la cible")["Code"]) == ["I6", "I7"]
+    # Back on the list, the filters' section is folded: it says which filters still apply.
+    assert "Filtres appliqués : Source : Données administratives" in [c.value for c in at.caption]
+    at = open_sections(at, "indicators_filters_open")
     assert at.multiselect(key="indicators_source").value == [SourceType.ADMINISTRATIVE]
+    assert not any(c.value.startswith("Filtres appliqués") for c in at.caption)
+    at.multiselect(key="indicators_source").set_value([])  # cleared: every indicator again
+    at = run_app(at=at)
+    assert len(_table(at, "Vers la cible")) == 8
+    assert at.expander[0].label == "Filtres" and at.multiselect  # still open
 
 
 def test_an_unknown_indicator_id_shows_a_french_error(app_engine):

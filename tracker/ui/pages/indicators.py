@@ -4,6 +4,7 @@ status. A row opens the indicator's page."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import pandas as pd
@@ -16,7 +17,7 @@ from tracker.models import IndicatorStatus, SourceType
 from tracker.services.indicators import IndicatorRow, trend
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import Table, arrow_table, example_banner
+from tracker.ui.components import Table, arrow_table, example_banner, lazy_section
 
 
 def indicators_frame(rows: list[IndicatorRow]) -> pd.DataFrame:
@@ -70,9 +71,15 @@ def _keep(name: str) -> None:
     st.session_state[_STORE][name] = st.session_state[f"indicators_{name}"]
 
 
+def _kept(name: str, options: list) -> list:
+    """A filter's values as last chosen (those still offered)."""
+    return [o for o in st.session_state.setdefault(_STORE, {}).get(name, []) if o in options]
+
+
 def _filter(column, name: str, label: str, options: list, placeholder: str, **kwargs) -> list:  # noqa: ANN001
-    store = st.session_state.setdefault(_STORE, {})
-    kept = [o for o in store.get(name, []) if o in options]
+    kept = _kept(name, options)
+    if column is None:  # the filters' section is folded: the values last chosen apply
+        return kept
     return column.multiselect(
         label,
         options,
@@ -85,12 +92,32 @@ def _filter(column, name: str, label: str, options: list, placeholder: str, **kw
     )
 
 
+def _applied(objectives: list, actions: list, sources: list, statuses: list) -> None:
+    """Which filters apply while their section is folded (nothing if none)."""
+    parts = [
+        f"{label} : {', '.join(values)}"
+        for label, values in (
+            ("Objectif", objectives),
+            ("Action", actions),
+            ("Source", [strings.SOURCE_TYPE_LABELS[s] for s in sources]),
+            ("Statut", [strings.INDICATOR_STATUS_LABELS[s] for s in statuses]),
+        )
+        if values
+    ]
+    if parts:
+        st.caption("Filtres appliqués : " + " · ".join(parts))
+
+
 def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
     objectives = sorted({r.objective_code for r in rows if r.objective_code})
     actions = sorted({c for r in rows for c in r.action_codes})
-    active = any(st.session_state.get(_STORE, {}).values())
-    with st.expander("Filtres", expanded=active):
-        cols = st.columns(4)
+    # The widgets are built only while the section is open (most visits do not filter);
+    # folded, the filters last chosen still apply, and a caption says which. (Its title
+    # and initial state are fixed: a section whose title or default changes is a new
+    # one for Streamlit, and would fold while the user is in it.)
+    box = lazy_section("Filtres", "indicators_filters_open")
+    with box or contextlib.nullcontext():
+        cols = st.columns(4) if box is not None else [None] * 4
         wanted_objectives = _filter(cols[0], "objective", "Objectif", objectives, "Tous")
         wanted_actions = _filter(cols[1], "action", "Action", actions, "Toutes")
         wanted_sources = _filter(
@@ -109,6 +136,8 @@ def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
             "Tous",
             format_func=strings.INDICATOR_STATUS_LABELS.__getitem__,
         )
+    if box is None:
+        _applied(wanted_objectives, wanted_actions, wanted_sources, wanted_status)
     return [
         r
         for r in rows
@@ -187,12 +216,14 @@ def render() -> None:
             ),
         },
     )
-    with st.expander("Comment le statut est-il calculé ?"):
-        for status in IndicatorStatus:
-            st.markdown(
+    if (box := lazy_section("Comment le statut est-il calculé ?", "indicators_help")) is not None:
+        box.markdown(
+            "\n".join(
                 f"- **{strings.indicator_status_label(status)}** : "
                 f"{strings.INDICATOR_STATUS_HELP[status]}."
+                for status in IndicatorStatus
             )
+        )
     selected = event.selection.rows if event else []
     if selected:
         indicator_id = shown[selected[0]].id
