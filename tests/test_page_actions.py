@@ -13,6 +13,7 @@ from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan
 from tracker.services import actions as action_service
 from tracker.services import users
+from tracker.ui.components import md_escape
 
 
 @pytest.fixture
@@ -89,10 +90,18 @@ def test_a_shared_link_opens_the_actions_page_filtered(app_engine):
         strings.status_label("bloque"),
     }
     assert len(table) == 9
+    # The filters other than the search sit folded: a caption says which apply.
+    assert not at.multiselect
+    running, blocked = strings.status_label("en_cours"), strings.status_label("bloque")
+    shown = f"Filtres appliqués : Statut : {md_escape(running)}, {md_escape(blocked)}"
+    assert shown in [c.value for c in at.caption]
 
 
 def test_filters_update_the_table_and_the_address(app_engine):
     at = open_page(run_app(session_token(app_engine, add_user(app_engine, "viewer"))), "Actions")
+    assert at.text_input(key="actions_filter_text")  # the search is always there
+    assert not at.multiselect and not at.checkbox  # the others once their section is open
+    at = open_sections(at, "actions_filters_open")
     at.multiselect(key="actions_filter_objectives").set_value(["2"])
     at = run_app(at=at)
     table = _list_table(at)
@@ -109,12 +118,15 @@ def test_filters_update_the_table_and_the_address(app_engine):
 
 def test_filters_survive_leaving_the_page_and_coming_back(app_engine):
     at = open_page(run_app(session_token(app_engine, add_user(app_engine, "viewer"))), "Actions")
+    at = open_sections(at, "actions_filters_open")
     at.checkbox(key="actions_filter_late_only").check()
     at = run_app(at=at)
     assert list(_list_table(at)["Code"]) == ["1.5"]
     at = open_page(at, "Le plan")
     at = open_page(at, "Actions")
     assert list(_list_table(at)["Code"]) == ["1.5"]
+    assert "Filtres appliqués : En retard seulement" in [c.value for c in at.caption]
+    at = open_sections(at, "actions_filters_open")
     assert at.checkbox(key="actions_filter_late_only").value
 
 

@@ -24,7 +24,7 @@ from tracker.services.plans import (
 )
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import Table, arrow_table, example_banner
+from tracker.ui.components import Table, arrow_table, example_banner, lazy_section, md_escape
 
 _STORE = "actions_filters"
 # filter name -> (query parameter, label)
@@ -102,6 +102,43 @@ def _keep(name: str) -> None:
     st.session_state[_STORE][name] = st.session_state[f"actions_filter_{name}"]
 
 
+def _applied(store: dict, options: dict[str, dict[str, str]]) -> None:
+    """Which of the folded filters apply (nothing if none; names typed by users, such
+    as a pilot's or a service's, are escaped: a caption is Markdown)."""
+    parts = [
+        f"{label} : {', '.join(md_escape(options[name][v]) for v in store[name])}"
+        for name, (_param, label) in _LISTS.items()
+        if store[name]
+    ]
+    parts += [label for name, (_param, label) in _FLAGS.items() if store[name]]
+    if parts:
+        st.caption("Filtres appliqués : " + " · ".join(parts))
+
+
+def _filter_widgets(store: dict, options: dict[str, dict[str, str]]) -> None:
+    columns = st.columns(4)
+    for i, (name, (_param, label)) in enumerate(_LISTS.items()):
+        choices = options[name]
+        columns[i % 4].multiselect(
+            label,
+            list(choices),
+            default=store[name],
+            format_func=choices.__getitem__,
+            key=f"actions_filter_{name}",
+            on_change=_keep,
+            args=(name,),
+            placeholder="Tous",
+        )
+    for i, (name, (_param, label)) in enumerate(_FLAGS.items()):
+        columns[(len(_LISTS) + i) % 4].checkbox(
+            label,
+            value=store[name],
+            key=f"actions_filter_{name}",
+            on_change=_keep,
+            args=(name,),
+        )
+
+
 def _filters(structure: PlanStructure) -> ActionFilter:
     if _STORE not in st.session_state:
         st.session_state[_STORE] = _from_query_params()
@@ -113,36 +150,22 @@ def _filters(structure: PlanStructure) -> ActionFilter:
         context.today(),
         structure,
     )
-    with st.expander("Filtres", expanded=True):
-        store["text"] = st.text_input(
-            _TEXT[1],
-            value=store["text"],
-            key="actions_filter_text",
-            on_change=_keep,
-            args=("text",),
-        )
-        columns = st.columns(4)
-        for i, (name, (_param, label)) in enumerate(_LISTS.items()):
-            choices = options[name]
-            store[name] = [v for v in store[name] if v in choices]
-            columns[i % 4].multiselect(
-                label,
-                list(choices),
-                default=store[name],
-                format_func=choices.__getitem__,
-                key=f"actions_filter_{name}",
-                on_change=_keep,
-                args=(name,),
-                placeholder="Tous",
-            )
-        for i, (name, (_param, label)) in enumerate(_FLAGS.items()):
-            columns[(len(_LISTS) + i) % 4].checkbox(
-                label,
-                value=store[name],
-                key=f"actions_filter_{name}",
-                on_change=_keep,
-                args=(name,),
-            )
+    store["text"] = st.text_input(
+        _TEXT[1],
+        value=store["text"],
+        key="actions_filter_text",
+        on_change=_keep,
+        args=("text",),
+    )
+    for name in _LISTS:
+        store[name] = [v for v in store[name] if v in options[name]]
+    # The other filters are built only while their section is open (most visits do not
+    # filter); folded, those last chosen still apply, and a caption says which.
+    if (box := lazy_section("Plus de filtres", "actions_filters_open")) is None:
+        _applied(store, options)
+    else:
+        with box:
+            _filter_widgets(store, options)
     return ActionFilter(
         stakes=tuple(store["stakes"]),
         objectives=tuple(store["objectives"]),
