@@ -78,13 +78,15 @@ def today() -> date:
     return date.today()
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _plan_choices(url: str, rev: int) -> list[tuple[int, str, bool]]:
+# Read by every page on every run: shared without a copy (st.cache_resource, like
+# tracker/ui/data.py; a tuple nobody can change), not unpickled per call (cache_data).
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _plan_choices(url: str, rev: int) -> tuple[tuple[int, str, bool], ...]:
     with db.session_scope(db.get_engine(url)) as session:
-        return [(p.id, p.name, p.is_example) for p in plan_service.list_plans(session)]
+        return tuple((p.id, p.name, p.is_example) for p in plan_service.list_plans(session))
 
 
-def plan_choices() -> list[tuple[int, str, bool]]:
+def plan_choices() -> tuple[tuple[int, str, bool], ...]:
     """(id, name, is_example) of every plan, real plans first."""
     return _plan_choices(get_settings().database_url, revision())
 
