@@ -41,7 +41,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit, stats
-from tracker.services.locking import lock_rows, locked_get
+from tracker.services.locking import lock_name, lock_rows, locked_get
 from tracker.services.permissions import Permission, require
 from tracker.services.revision import bump_revision
 
@@ -148,10 +148,21 @@ def _wave_problems(session: Session, plan: Plan, data: WaveInput, wave_id: int |
     return problems
 
 
+def _lock_wave_names(session: Session, plan_id: int) -> None:
+    """Held until the end of the transaction by whoever names a wave of this plan: two
+    waves created (or renamed) at once with one name — the check reads the other waves,
+    and the new one is not there yet — are then checked one after the other, and the
+    second is refused in French (not by the database's unique key, in English, nor let
+    through when the names differ only in case or spaces). Taken first, before any row
+    lock, so it adds no lock order."""
+    lock_name(session, f"survey-wave-names:{plan_id}")
+
+
 def create_wave(
     session: Session, actor: User | None, plan_id: int, data: WaveInput, *, is_example: bool = False
 ) -> SurveyWave:
     require(actor, Permission.EDIT_PLAN)
+    _lock_wave_names(session, plan_id)
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise NotFoundError(f"Le plan n°{plan_id} n'existe pas.")
@@ -185,6 +196,9 @@ def create_wave(
 def update_wave(session: Session, actor: User | None, wave_id: int, data: WaveInput) -> SurveyWave:
     """Rename or redate a wave; its measurements follow (new date, new source)."""
     require(actor, Permission.EDIT_PLAN)
+    found = session.get(SurveyWave, wave_id)
+    if found is not None:
+        _lock_wave_names(session, found.plan_id)
     wave = _locked_wave(session, wave_id)
     plan = session.get(Plan, wave.plan_id)
     problems = _wave_problems(session, plan, data, wave.id)
