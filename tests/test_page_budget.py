@@ -1,15 +1,28 @@
-"""Page tests (AppTest): the budget page and the yearly arbitration flow."""
+"""Page tests (AppTest): the budget page and the yearly arbitration flow. The editable
+table, the single line form and the closing sit in sections built only once opened
+(``components.lazy_section``)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import open_page, run_app
+from tests.pages import open_page, open_sections, run_app
 from tracker import db
 from tracker.bootstrap import prepare_database
-from tracker.models import Action, BudgetLine, Collectivity
+from tracker.formats import format_eur
+from tracker.models import Action, BudgetLine, BudgetSection, Collectivity, Plan, User
+from tracker.services import budgets
+
+TABLE = "budget_2026_table_open"
+LINE = "budget_2026_line_open"
+CLOSING = "budget_2026_closing_open"
+TABLE_TITLE = "Modifier les lignes budgétaires (tableau modifiable)"
+LINE_TITLE = "Saisir une ligne"
+CLOSING_TITLE = "Clôture de l'arbitrage"
 
 
 @pytest.fixture
@@ -25,6 +38,18 @@ def _budget_page(engine, role: str, year: int = 2026, login: str | None = None):
     at = open_page(run_app(session_token(engine, add_user(engine, role, login=login))), "Budget")
     at.selectbox(key="budget_year").set_value(year)
     return run_app(at=at)
+
+
+def _sections(at) -> list[str]:  # noqa: ANN001
+    return [e.label for e in at.get("expander")]
+
+
+def _lines(engine) -> list[tuple]:
+    with db.session_scope(engine) as session:
+        return [
+            (b.id, b.version, b.requested_cents, b.arbitrated_cents)
+            for b in session.exec(select(BudgetLine).order_by(BudgetLine.id))
+        ]
 
 
 def _line(engine, code: str, year: int, collectivity: str, section: str) -> BudgetLine:
@@ -50,12 +75,13 @@ def test_viewer_sees_the_year_the_period_charts_and_alerts_but_no_editor(app_eng
     assert len(at.get("plotly_chart")) == 3
     alerts = next(df.value for df in at.dataframe if "Alerte" in df.value.columns)
     assert "Dépense au-delà de l'arbitrage" in set(alerts["Alerte"])
-    assert not at.get("data_editor")
+    assert not at.get("data_editor") and not at.get("form")
+    assert not {TABLE_TITLE, LINE_TITLE, CLOSING_TITLE} & set(_sections(at))
     assert "Télécharger le budget (.xlsx)" in [b.label for b in at.get("download_button")]
 
 
 def test_editor_arbitrates_a_request_then_a_closed_year_refuses_changes(app_engine):
-    at = _budget_page(app_engine, "editor", 2026)
+    at = open_sections(_budget_page(app_engine, "editor", 2026), TABLE)
     editor_key = "budget_editor_2026"
     base = at.get("data_editor")[0].value
     row = int(base.index[(base["Action"] == "2.2")][0])
@@ -79,13 +105,14 @@ def test_editor_arbitrates_a_request_then_a_closed_year_refuses_changes(app_engi
     assert saved.arbitrated_cents == 1234550
 
     # An admin closes 2026: the arbitrated amount is then frozen for everyone.
-    admin_at = _budget_page(app_engine, "admin", 2026)
+    admin_at = open_sections(_budget_page(app_engine, "admin", 2026), CLOSING)
     admin_at.button(key="close_2026").click()
     admin_at = run_app(at=admin_at)
     assert any("Arbitrage 2026 clôturé" in s.value for s in admin_at.success)
 
     at = _budget_page(app_engine, "editor", 2026, login="editrice2")
-    assert any("sont figés" in i.value for i in at.info)
+    assert any("sont figés" in i.value for i in at.info)  # at a glance, section closed
+    at = open_sections(at, TABLE)
     base = at.get("data_editor")[0].value
     row = int(base.index[(base["Action"] == "2.2")][0])
     # Even if the browser sent a change of a frozen column, the service refuses it.
@@ -102,3 +129,114 @@ def test_editor_arbitrates_a_request_then_a_closed_year_refuses_changes(app_engi
         _line(app_engine, "2.2", 2026, line_code["Collectivité"], saved.section).arbitrated_cents
         == 1234550
     )
+
+
+def test_the_editor_gets_the_table_and_the_line_form_only_once_their_sections_are_opened(
+    app_engine,
+):
+    at = _budget_page(app_engine, "editor", 2026)
+    # At a glance: the year's figures; the table and the form folded, neither built, and
+    # no closing for an editor (administrators only).
+    assert "Préparation budgétaire et arbitrage 2026" in [h.value for h in at.header]
+    assert [s for s in _sections(at) if s in (TABLE_TITLE, LINE_TITLE, CLOSING_TITLE)] == [
+        TABLE_TITLE,
+        LINE_TITLE,
+    ]
+    assert not at.get("data_editor") and not at.get("form")
+    assert "Enregistrer le budget 2026" not in [b.label for b in at.button]
+    year_table = next(df.value for df in at.dataframe if "Arbitré − demandé" in df.value.columns)
+    assert year_table["Action"].iloc[-1] == "Total général"
+
+    at = open_sections(at, TABLE, LINE)
+    assert len(at.get("data_editor")) == 1
+    assert "Enregistrer le budget 2026" in [b.label for b in at.button]
+    assert {b.form_id for b in at.button if b.form_id} == {"budget_line_2026"}
+
+
+def test_the_administrator_gets_the_closing_only_once_its_section_is_opened(app_engine):
+    at = _budget_page(app_engine, "admin", 2026)
+    assert CLOSING_TITLE in _sections(at)
+    assert "Clôturer l'arbitrage 2026" not in [b.label for b in at.button]
+    at = open_sections(at, CLOSING)
+    assert "Clôturer l'arbitrage 2026" in [b.label for b in at.button]
+
+
+def _fill_line(at, requested: str, arbitrated: str):  # noqa: ANN001, ANN202
+    """The single line form for 1.1 (the first action), Ville de Cahors, investissement."""
+    form = "budget_line_2026"
+    choices = {b.label: b for b in at.selectbox if b.form_id == form}
+    assert (choices["Action"].value, choices["Collectivité"].value) == ("1.1", "Ville de Cahors")
+    choices["Section"].set_value("Investissement")
+    fields = {t.label: t for t in at.text_input if t.form_id == form}
+    fields["Demandé (€)"].input(requested)
+    fields["Arbitré (€)"].input(arbitrated)
+    next(b for b in at.button if b.label == "Enregistrer la ligne 2026").click()
+    return run_app(at=at)
+
+
+def test_the_line_form_saves_a_line_and_stays_open(app_engine):
+    at = open_sections(_budget_page(app_engine, "editor", 2026), LINE)
+    at = _fill_line(at, "150 000", "120 000,50 €")
+
+    assert "Ligne 1.1 2026 enregistrée." in [s.value for s in at.success]
+    line = _line(app_engine, "1.1", 2026, "Ville de Cahors", "investissement")
+    assert (line.requested_cents, line.arbitrated_cents) == (15_000_000, 12_000_050)
+    assert at.session_state[LINE] is True
+    assert {b.form_id for b in at.button if b.form_id} == {"budget_line_2026"}
+
+
+def test_an_unreadable_amount_in_the_line_form_writes_nothing_and_says_why(app_engine):
+    before = _lines(app_engine)
+    at = open_sections(_budget_page(app_engine, "editor", 2026), LINE)
+    at = _fill_line(at, "douze mille", "")
+
+    assert at.error[0].value == (
+        "Montant ou date illisible : montant illisible « douze mille ». Rien n'a été enregistré."
+    )
+    assert not at.success
+    assert _lines(app_engine) == before
+
+
+def _add_line_elsewhere(engine, user: User) -> None:
+    """Another editor adds 1.1, Ville de Cahors, investissement for 2026."""
+    with db.session_scope(engine, write=True) as session:
+        plan_id = session.exec(select(Plan.id)).one()
+        action_id = session.exec(select(Action.id).where(Action.code == "1.1")).one()
+        edit = budgets.LineEdit(
+            action_id, "Ville de Cahors", BudgetSection.INVESTISSEMENT, requested_cents=100
+        )
+        budgets.save_lines(session, user, plan_id, 2026, [edit])
+
+
+def test_the_table_folded_then_opened_again_reads_the_lines_afresh(app_engine):
+    at = open_sections(_budget_page(app_engine, "editor", 2026), TABLE)
+    rows = len(at.get("data_editor")[0].value)
+    _add_line_elsewhere(app_engine, add_user(app_engine, "editor", login="editrice2"))
+
+    # While open, the table keeps the lines it was opened with (edits in progress)...
+    at = run_app(at=at)
+    assert len(at.get("data_editor")[0].value) == rows
+    # ...folded then opened again, it shows the line added meanwhile.
+    at.session_state[TABLE] = False
+    at = run_app(at=at)
+    assert not at.get("data_editor")
+    at = open_sections(at, TABLE)
+    table = at.get("data_editor")[0].value
+    assert len(table) == rows + 1
+    assert format_eur(100, always_cents=True) in set(table["Demandé (€)"])
+
+
+def test_detailing_by_collectivity_draws_one_panel_per_collectivity(app_engine):
+    at = _budget_page(app_engine, "viewer", 2026)
+
+    def per_year_panels(at) -> list[str]:  # noqa: ANN001
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        return [a["text"] for a in spec["layout"].get("annotations", [])]
+
+    assert per_year_panels(at) == []
+    at.toggle(key="budget_by_collectivity").set_value(True)
+    at = run_app(at=at)
+    assert sorted(per_year_panels(at)) == ["Grand Cahors", "Ville de Cahors"]
+    at.toggle(key="budget_by_collectivity").set_value(False)
+    at = run_app(at=at)
+    assert per_year_panels(at) == []

@@ -1,6 +1,7 @@
 """Page tests (AppTest): « Comités de pilotage » — what a viewer sees, and an
 editor opening a review, recording a decision, closing the review, following the
-decisions up, and reading what changed since the last committee."""
+decisions up, and reading what changed since the last committee. The forms and the
+editable table sit in sections built only once opened (``components.lazy_section``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, session_token
-from tests.pages import open_page, page_titles, run_app
+from tests.pages import open_page, open_sections, page_titles, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import Action, Decision, DecisionStatus, Plan, Review, ReviewStatus, User
@@ -39,6 +40,28 @@ VIEWER_PAGES = [
     "Mon compte",
 ]
 DECISIONS_EDITOR = "reviews_decisions_editor"
+NEW_REVIEW = "reviews_new_open"
+DECISIONS_TABLE = "reviews_decisions_table_open"
+# The titles of the sections an editor opens to change something.
+EDIT_SECTIONS = [
+    "Nouveau comité",
+    "Modifier le comité",
+    "Nouvelle décision",
+    "Clore le comité",
+    "Modifier le suivi des décisions (tableau modifiable)",
+]
+
+
+def _edit_open(review_id: int) -> str:
+    return f"review_{review_id}_edit_open"
+
+
+def _decision_open(review_id: int) -> str:
+    return f"review_{review_id}_decision_open"
+
+
+def _close_open(review_id: int) -> str:
+    return f"review_{review_id}_close_open"
 
 
 @pytest.fixture
@@ -93,8 +116,17 @@ def _successes(at: AppTest) -> list[str]:
     return [s.value for s in at.success]
 
 
+def _sections(at: AppTest) -> list[str]:
+    return [e.label for e in at.get("expander")]
+
+
+def _tables(at: AppTest, column: str):
+    """The tables with that column (an editable table, in AppTest, is one of them)."""
+    return [df.value for df in at.dataframe if column in df.value.columns]
+
+
 def _table(at: AppTest, column: str):
-    tables = [df.value for df in at.dataframe if column in df.value.columns]
+    tables = _tables(at, column)
     assert len(tables) == 1, [list(t.columns) for t in tables]
     return tables[0]
 
@@ -124,8 +156,7 @@ def test_a_viewer_finds_the_page_in_the_navigation_and_sees_no_edit_control(app_
         "Préparer le rapport du comité (PDF et .xlsx)",
         "Se déconnecter",
     ]
-    assert "Nouveau comité" not in [e.label for e in at.get("expander")]
-    assert "Clore le comité" not in [e.label for e in at.get("expander")]
+    assert not set(EDIT_SECTIONS) & set(_sections(at))
 
 
 # --------------------------------------------------------------------------
@@ -136,6 +167,8 @@ def test_a_viewer_finds_the_page_in_the_navigation_and_sees_no_edit_control(app_
 def test_an_editor_opens_a_review_with_the_form(app_engine):
     at = _page(app_engine, add_user(app_engine, "editor"))
     form = "review_form_new"
+    # No committee yet: the section of a new one is open at first.
+    assert at.session_state[NEW_REVIEW] is True
     day = date.today() - timedelta(days=2)
     _in_form(at.date_input, "Date du comité", form).set_value(day)
     _in_form(at.text_input, "Titre", form).input("Comité de pilotage n°4")
@@ -155,12 +188,15 @@ def test_an_editor_opens_a_review_with_the_form(app_engine):
     assert (review.attendees, review.agenda) == ("Élus référents, DGS", "Bilan 2026\nBudget 2027")
     assert (review.status, review.snapshot) == (ReviewStatus.OPEN, None)
     assert list(_table(at, "État")["État"]) == ["Ouvert"]
+    # Now that a committee exists, the section is folded: its form is no longer built.
+    assert "Nouveau comité" in _sections(at)
+    assert not at.get("form")
 
 
 def test_an_editor_records_a_decision_then_closes_the_review(app_engine):
     editor = add_user(app_engine, "editor")
     review_id = _open_review(app_engine, editor)
-    at = _page(app_engine, editor)
+    at = open_sections(_page(app_engine, editor), _decision_open(review_id))
     action = _action(app_engine, "2.3")
     form = f"decision_new_{review_id}"
     due = date.today() + timedelta(days=30)
@@ -183,11 +219,15 @@ def test_an_editor_records_a_decision_then_closes_the_review(app_engine):
         due,
         DecisionStatus.A_FAIRE,
     )
-    shown = _table(at, "Décision")  # the editor's follow-up table
+    shown = _table(at, "Décision")  # the follow-up table, read-only
     assert list(shown["Décision"]) == ["Relancer la consultation"]
     assert list(shown["Statut"]) == ["À faire"]
+    # The section stays open after the save, for the next decision.
+    assert at.session_state[_decision_open(review_id)] is True
+    assert _in_form(at.button, "Enregistrer la décision", form)
 
     # The button stays disabled until the confirmation is ticked.
+    at = open_sections(at, _close_open(review_id))
     assert at.button(key=f"reviews_close_{review_id}").disabled
     at.checkbox(key=f"reviews_close_sure_{review_id}").check()
     at = run_app(at=at)
@@ -203,12 +243,16 @@ def test_an_editor_records_a_decision_then_closes_the_review(app_engine):
     assert len(review.snapshot["actions"]) == 19
     assert [d["text"] for d in review.snapshot["decisions"]] == ["Relancer la consultation"]
     assert list(_table(at, "État")["État"]) == ["Clos"]
-    # A closed review offers neither its form nor the decision form any more.
-    # Only the form of a new review remains.
-    assert {b.form_id for b in at.button if b.form_id} == {"review_form_new"}
-    assert not at.checkbox
+    # A closed review offers neither its form nor the decision form any more: only the
+    # (folded) section of a new review remains.
+    assert not at.get("form") and not at.checkbox
     assert "Enregistrer la décision" not in [b.label for b in at.button]
-    assert "Clore le comité" not in [e.label for e in at.get("expander")]
+    assert [s for s in _sections(at) if s in EDIT_SECTIONS] == [
+        "Nouveau comité",
+        "Modifier le suivi des décisions (tableau modifiable)",
+    ]
+    at = open_sections(at, NEW_REVIEW)
+    assert {b.form_id for b in at.button if b.form_id} == {"review_form_new"}
 
 
 def test_an_editor_sets_a_decision_done_in_the_follow_up_table(app_engine):
@@ -219,6 +263,8 @@ def test_an_editor_sets_a_decision_done_in_the_follow_up_table(app_engine):
         for text in ("Relancer la consultation", "Chiffrer le bus"):
             add_decision(session, editor, review_id, DecisionInput(text, owner="DGS", due_date=due))
     at = _page(app_engine, editor)
+    assert not at.get("data_editor")  # built once its section is opened
+    at = open_sections(at, DECISIONS_TABLE)
     table = at.get("data_editor")[0].value
     assert list(table["Décision"]) == ["Relancer la consultation", "Chiffrer le bus"]
     row = int(table.index[table["Décision"] == "Chiffrer le bus"][0])
@@ -244,6 +290,109 @@ def test_an_editor_sets_a_decision_done_in_the_follow_up_table(app_engine):
     # The row left alone is not rewritten.
     assert (first.status, first.version, first.due_date) == (DecisionStatus.A_FAIRE, 1, due)
     assert list(at.get("data_editor")[0].value["Statut"]) == ["À faire", "Fait"]
+    [shown] = [t for t in _tables(at, "Décision") if "id" not in t.columns]  # read-only
+    assert list(shown["Statut"]) == ["À faire", "Fait"]
+
+
+# --------------------------------------------------------------------------
+# Sections built once opened
+# --------------------------------------------------------------------------
+
+
+def test_an_editor_gets_the_forms_and_the_editable_table_only_once_their_sections_are_opened(
+    app_engine,
+):
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    with db.session_scope(app_engine, write=True) as session:
+        add_decision(session, editor, review_id, DecisionInput("Relancer la consultation"))
+    at = _page(app_engine, editor)
+
+    # At a glance: the committees, the chosen one, the decisions (read-only); every
+    # form folded under its title, none of them built.
+    assert [s for s in _sections(at) if s in EDIT_SECTIONS] == EDIT_SECTIONS
+    assert not at.get("form") and not at.get("data_editor") and not at.checkbox
+    assert not at.text_input and not at.text_area and not at.date_input
+    assert list(_table(at, "Décision")["Décision"]) == ["Relancer la consultation"]
+    assert list(_table(at, "État")["Comité"]) == ["Comité de pilotage n°1"]
+
+    at = open_sections(
+        at,
+        NEW_REVIEW,
+        _edit_open(review_id),
+        _decision_open(review_id),
+        _close_open(review_id),
+        DECISIONS_TABLE,
+    )
+    assert {b.form_id for b in at.button if b.form_id} == {
+        "review_form_new",
+        f"review_form_{review_id}",
+        f"decision_new_{review_id}",
+    }
+    assert at.checkbox(key=f"reviews_close_sure_{review_id}").value is False
+    assert len(at.get("data_editor")) == 1
+    assert "Enregistrer le suivi des décisions" in [b.label for b in at.button]
+
+
+def test_an_editor_changes_a_review_in_its_section_which_stays_open(app_engine):
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    at = open_sections(_page(app_engine, editor), _edit_open(review_id))
+    form = f"review_form_{review_id}"
+    _in_form(at.text_input, "Titre", form).input("Comité de pilotage de printemps")
+    _in_form(at.text_area, "Ordre du jour", form).input("1. Bilan")
+    _in_form(at.button, "Enregistrer", form).click()
+    at = run_app(at=at)
+
+    assert "Comité enregistré." in _successes(at)
+    [review] = _reviews(app_engine)
+    assert (review.title, review.agenda) == ("Comité de pilotage de printemps", "1. Bilan")
+    assert at.session_state[_edit_open(review_id)] is True
+    assert _in_form(at.text_input, "Titre", form).value == "Comité de pilotage de printemps"
+
+
+def test_a_refused_change_of_a_review_writes_nothing_and_says_why(app_engine):
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    at = open_sections(_page(app_engine, editor), _edit_open(review_id))
+    form = f"review_form_{review_id}"
+    _in_form(at.text_input, "Titre", form).input("   ")
+    _in_form(at.button, "Enregistrer", form).click()
+    at = run_app(at=at)
+
+    assert at.error[0].value == (
+        "Le comité n'est pas modifié.\n- Le titre du comité est obligatoire."
+    )
+    assert not _successes(at)
+    [review] = _reviews(app_engine)
+    assert (review.title, review.agenda) == ("Comité de pilotage n°1", "")
+
+
+def test_a_refused_decision_writes_nothing_and_says_why(app_engine):
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    at = open_sections(_page(app_engine, editor), _decision_open(review_id))
+    form = f"decision_new_{review_id}"
+    _in_form(at.text_input, "Responsable", form).input("DGS")
+    _in_form(at.button, "Enregistrer la décision", form).click()
+    at = run_app(at=at)
+
+    assert at.error[0].value == (
+        "La décision n'est pas enregistrée.\n- Le texte de la décision est obligatoire."
+    )
+    assert _decisions(app_engine) == []
+
+
+def test_an_editor_deletes_an_open_review_from_its_closing_section(app_engine):
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    at = open_sections(_page(app_engine, editor), _close_open(review_id))
+    at.button(key=f"reviews_delete_{review_id}").click()
+    at = run_app(at=at)
+
+    assert "Comité supprimé." in _successes(at)
+    assert _reviews(app_engine) == []
+    assert "Aucun comité de pilotage n'est encore enregistré." in [i.value for i in at.info]
 
 
 # --------------------------------------------------------------------------
@@ -287,3 +436,30 @@ def test_since_the_last_review_lists_an_action_edited_after_it(app_engine):
         },
     ]
     assert "Objectif 2 : " in " ".join(m.value for m in at.markdown)
+
+
+def test_a_long_list_of_changes_is_folded_under_its_count_until_opened(app_engine):
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    with db.session_scope(app_engine, write=True) as session:
+        close_review(session, editor, review_id, date.today())
+        actions = list(session.exec(select(Action).order_by(Action.code)))[:16]
+        for action in actions:
+            update_action(
+                session,
+                editor,
+                action.id,
+                expected_version=action.version,
+                changes={"weather": "orage" if action.weather != "orage" else "soleil"},
+            )
+    at = _page(app_engine, add_user(app_engine, "viewer"))
+
+    label = "Voir les 16 changements des actions, par objectif"
+    assert label in _sections(at)
+    assert not _tables(at, "Quoi")
+    assert "Objectif 1 : " not in " ".join(m.value for m in at.markdown)
+    at = open_sections(at, "reviews_changes_actions_open")
+    changes = [row for table in _tables(at, "Quoi") for row in table.to_dict("records")]
+    assert len(changes) == 16
+    assert {row["Quoi"] for row in changes} == {"Météo"}
+    assert "Objectif 1 : " in " ".join(m.value for m in at.markdown)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import log_in, wait_for_script
+from tests.browser.conftest import log_in, open_section, wait_for_script
 from tests.conftest import TEST_PASSWORD
 
 
@@ -28,7 +28,10 @@ def test_request_arbitrate_close_and_refuse_a_later_change(seeded_server, page):
     page.get_by_role("heading", name="Alertes").wait_for(timeout=30_000)
     before = _per_year_chart(page)
 
-    # The first action of the list (1.1), Ville de Cahors, investissement: a new 2026 line.
+    # The form is sent once its section is unfolded; it stays open after each save.
+    assert page.locator("[data-testid='stForm']").count() == 0
+    open_section(page, "Saisir une ligne")
+    # The form's first choices (1.1, Ville de Cahors, fonctionnement): a new 2026 line.
     _save_line(page, "150 000", "120 000,50 €")
     page.get_by_text("Ligne 1.1 2026 enregistrée.").wait_for(timeout=30_000)
     wait_for_script(page)
@@ -42,6 +45,7 @@ def test_request_arbitrate_close_and_refuse_a_later_change(seeded_server, page):
     after = _per_year_chart(page)
     assert after != before
 
+    open_section(page, "Clôture de l'arbitrage")
     page.get_by_role("button", name="Clôturer l'arbitrage 2026").click()
     page.get_by_text("Arbitrage 2026 clôturé.").wait_for(timeout=30_000)
     page.get_by_text("sont figés").first.wait_for(timeout=30_000)

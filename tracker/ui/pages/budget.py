@@ -3,6 +3,7 @@ and — for the mission numérique — the yearly budget preparation and arbitra
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -27,6 +28,7 @@ from tracker.ui.components import (
     chart_with_table,
     example_banner,
     frozen_figure,
+    lazy_section,
     plain,
     saved_message,
 )
@@ -35,9 +37,23 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SECTIONS = {SECTION_LABELS[s]: s for s in BudgetSection}
 
 
+@dataclass(frozen=True)
+class YearView:
+    """A year's figures, and the table the page shows (None when the year has no line)."""
+
+    budget: budgets.YearBudget
+    table: Table | None
+
+
 # The year's and the period's figures are read once per data change and choice, and
 # shared by every session without a copy (st.cache_resource; nothing mutates them):
-# unpickling st.cache_data's copy took milliseconds on every run.
+# unpickling st.cache_data's copy took milliseconds on every run. The year's table is
+# built with its figures: one cached call per run instead of two. Arguments named with
+# a leading underscore are not part of the key: they follow from the others.
+#
+# The page calls these with keyword arguments: for each positional argument, Streamlit
+# (1.67) works out the function's signature again to find its name, about 0.5 ms per
+# call of eight positional arguments, on every run; by keyword, a quarter of that.
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _year(
     url: str,
@@ -47,11 +63,13 @@ def _year(
     collectivity: str | None,
     section: BudgetSection | None,
     objective: str | None,
-) -> budgets.YearBudget:
+    _titles: dict[str, str],
+) -> YearView:
     with db.session_scope(db.get_engine(url)) as session:
-        return budgets.year_budget(
+        budget = budgets.year_budget(
             session, plan_id, year, collectivity=collectivity, section=section, objective=objective
         )
+    return YearView(budget, arrow_table(year_table(budget, _titles)) if budget.rows else None)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -74,26 +92,10 @@ def _finance_export(url: str, plan_id: int, rev: int) -> bytes:
         return finance_workbook(session, plan_id)
 
 
-# Tables and charts below are built once per data change and choice, and shared by
-# every session without a copy (st.cache_resource; nothing mutates them), as on the
+# The charts below are built once per data change and choice, and shared by every
+# session without a copy (st.cache_resource; nothing mutates them), as on the
 # overview: formatting every amount and building the plotly figures took most of
-# each run (benchmarks/pages.py). Arguments named with a leading underscore are not
-# part of the key: they follow from the others.
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _year_table(
-    url: str,
-    plan_id: int,
-    year: int,
-    rev: int,
-    collectivity: str | None,
-    section: BudgetSection | None,
-    objective: str | None,
-    _titles: dict[str, str],
-) -> Table:
-    year_data = _year(url, plan_id, year, rev, collectivity, section, objective)
-    return arrow_table(year_table(year_data, _titles))
-
-
+# each run (benchmarks/pages.py).
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _period_charts(
     url: str,
@@ -104,8 +106,11 @@ def _period_charts(
     by_collectivity: bool,
     _structure: plan_service.PlanStructure,
 ) -> list[tuple[go.Figure, Table, str, str]]:
-    """The period's charts, each with its table, key and description."""
+    """The period's charts, each with its table, key and description (none when the plan
+    has no budget line)."""
     splits, per_objective, per_action = _period(url, plan_id, rev, objective)
+    if not splits:
+        return []
     titles = {o.code: o.title for o in _structure.objectives}
     frame = pd.DataFrame(
         [
@@ -183,9 +188,12 @@ def _period_charts(
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _alerts_table(
-    url: str, plan_id: int, rev: int, at: date, _alerts: list[budgets.BudgetAlert]
-) -> Table:
+def _alerts(url: str, plan_id: int, rev: int, at: date) -> Table | None:
+    """The plan's budget alerts today, as the page shows them (None: no alert)."""
+    with db.session_scope(db.get_engine(url)) as session:
+        alerts = budgets.budget_alerts(session, plan_id, at)
+    if not alerts:
+        return None
     return arrow_table(
         pd.DataFrame(
             [
@@ -194,7 +202,7 @@ def _alerts_table(
                     "Alerte": budgets.ALERT_KINDS[a.kind],
                     "Détail": a.message,
                 }
-                for a in _alerts
+                for a in alerts
             ]
         )
     )
@@ -259,14 +267,37 @@ def _period_table(splits: list[budgets.YearSplit]) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("")
 
 
-def _editor(user: User, plan_id: int, year: int, closed: bool) -> None:
+def _editor(
+    user: User, plan_id: int, year: int, closed: bool, structure: plan_service.PlanStructure
+) -> None:
     st.header(f"Préparation budgétaire et arbitrage {year}")
     if closed:
         st.info(budgets.frozen_message(year))
-    structure = data.plan_structure(plan_id)
+    # The table, the form and the closing are built only once opened: most visits read
+    # the page.
+    base = f"budget_base_{plan_id}_{year}"
+    label = "Modifier les lignes budgétaires (tableau modifiable)"
+    if (box := lazy_section(label, f"budget_{year}_table_open")) is not None:
+        with box:
+            _lines_editor(user, plan_id, year, closed, structure)
+    else:  # read afresh when the table is next opened
+        st.session_state.pop(base, None)
+    if (box := lazy_section("Saisir une ligne", f"budget_{year}_line_open")) is not None:
+        with box:
+            _single_line_form(user, plan_id, year, structure)
+    if not has_permission(user, Permission.CLOSE_BUDGET_YEAR):
+        return
+    if (box := lazy_section("Clôture de l'arbitrage", f"budget_{year}_closing_open")) is not None:
+        with box:
+            _closing(user, plan_id, year, closed)
+
+
+def _lines_editor(
+    user: User, plan_id: int, year: int, closed: bool, structure: plan_service.PlanStructure
+) -> None:
     action_ids = {a.code: a.id for a in structure.actions}
     key = f"budget_base_{plan_id}_{year}"
-    if key not in st.session_state:  # the lines are read once, when the editor opens
+    if key not in st.session_state:  # the lines are read once, when the table opens
         with db.session_scope(context.engine()) as session:
             lines = budgets.year_lines(session, plan_id, year)
         st.session_state[key] = pd.DataFrame(
@@ -372,14 +403,12 @@ def _editor(user: User, plan_id: int, year: int, closed: bool) -> None:
         st.session_state.pop(f"budget_editor_{year}", None)
         st.session_state["budget_saved"] = f"{count} ligne(s) enregistrée(s)."
         st.rerun()
-    _single_line_form(user, plan_id, year, structure)
-    if has_permission(user, Permission.CLOSE_BUDGET_YEAR):
-        _closing(user, plan_id, year, closed)
 
 
-def _single_line_form(user: User, plan_id: int, year: int, structure) -> None:  # noqa: ANN001
+def _single_line_form(
+    user: User, plan_id: int, year: int, structure: plan_service.PlanStructure
+) -> None:
     """One request or arbitration at a time: creates the line, or updates it if it exists."""
-    st.subheader("Saisir une ligne")
     with st.form(f"budget_line_{year}", clear_on_submit=True):
         cols = st.columns(3)
         labels = {a.code: f"{a.code} – {a.title}" for a in structure.actions}
@@ -445,7 +474,6 @@ def _single_line_form(user: User, plan_id: int, year: int, structure) -> None:  
 
 
 def _closing(user: User, plan_id: int, year: int, closed: bool) -> None:
-    st.subheader("Clôture de l'arbitrage")
     try:
         if not closed:
             st.caption(
@@ -503,7 +531,17 @@ def render() -> None:
         format_func=lambda o: "Tous" if o is None else f"{o} : {titles[o]}",
         key="budget_objective",
     )
-    year_data = _year(url, plan_id, year, rev, collectivity, section, objective)
+    shown = _year(
+        url=url,
+        plan_id=plan_id,
+        year=year,
+        rev=rev,
+        collectivity=collectivity,
+        section=section,
+        objective=objective,
+        _titles=titles,
+    )
+    year_data = shown.budget
     plain(
         f"Arbitrage {year} clôturé le {format_datetime(year_data.closed_at)}."
         if year_data.closed
@@ -519,36 +557,41 @@ def render() -> None:
     )
 
     st.header(f"Budget {year} par action")
-    if not year_data.rows:
+    if shown.table is None:
         st.info(f"Aucune ligne budgétaire pour {year} avec ces filtres.")
     else:
-        table = _year_table(url, plan_id, year, rev, collectivity, section, objective, titles)
+        table = shown.table
         st.dataframe(
             table, hide_index=True, key="budget_year_table", height=38 + 35 * min(len(table), 30)
         )
         st.caption("Cofinancement : total des cofinancements de l'action, toutes années.")
 
-    splits, _, _ = _period(url, plan_id, rev, objective)
     st.header(f"Sur toute la période ({structure.first_year}-{structure.last_year})")
-    if not splits:
+    # The toggle's value is known before it is drawn (the charts say whether there is
+    # anything to detail): one cached read per run instead of two.
+    by_collectivity = st.session_state.get("budget_by_collectivity", False)
+    charts = _period_charts(
+        url=url,
+        plan_id=plan_id,
+        rev=rev,
+        at=context.today(),
+        objective=objective,
+        by_collectivity=by_collectivity,
+        _structure=structure,
+    )
+    if not charts:
         st.info("Aucune ligne budgétaire dans ce plan.")
     else:
-        by_collectivity = st.toggle("Détailler par collectivité", key="budget_by_collectivity")
-        for fig, table, key, alt in _period_charts(
-            url, plan_id, rev, context.today(), objective, by_collectivity, structure
-        ):
+        st.toggle("Détailler par collectivité", key="budget_by_collectivity")
+        for fig, table, key, alt in charts:
             chart_with_table(fig, table, key=key, alt=alt)
 
     st.header("Alertes")
-    alerts = data.budget_alerts(plan_id)
-    if not alerts:
+    alerts = _alerts(url=url, plan_id=plan_id, rev=rev, at=context.today())
+    if alerts is None:
         st.success("Aucune alerte budgétaire.")
     else:
-        st.dataframe(
-            _alerts_table(url, plan_id, rev, context.today(), alerts),
-            hide_index=True,
-            key="budget_alerts",
-        )
+        st.dataframe(alerts, hide_index=True, key="budget_alerts")
         st.caption(
             f"« Dépense en avance » : part des crédits arbitrés dépensés supérieure à "
             f"l'avancement de plus de {budgets.SPENDING_AHEAD_MARGIN} points."
@@ -565,4 +608,4 @@ def render() -> None:
 
     user = auth.current_user()
     if has_permission(user, Permission.EDIT_PLAN):
-        _editor(user, plan_id, year, year_data.closed)
+        _editor(user, plan_id, year, year_data.closed, structure)

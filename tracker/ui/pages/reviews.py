@@ -35,22 +35,36 @@ from tracker.ui.components import (
     chart_with_table,
     example_banner,
     frozen_figure,
+    lazy_section,
     plain,
     saved_message,
 )
 
 _SAVED = "reviews_saved"
 NOW = 0  # the "review" standing for the plan as it is now, in comparisons
+# Changes of one kind shown at once; more are folded under their count, in a section
+# built once opened (hundreds of rows, a dozen tables, on every run otherwise).
+FIRST_ROWS = 15
+
+
+@dataclass(frozen=True)
+class Reviews:
+    """The plan's committees (with their frozen snapshots), and the list the page shows."""
+
+    items: list[dict]
+    table: Table | None  # None when there is no committee yet
 
 
 # The committees (with their frozen snapshots of the whole plan) and the decisions
 # are read once per data change and shared by every session without a copy
 # (st.cache_resource; nothing mutates them): unpickling st.cache_data's copy of the
-# snapshots took milliseconds on every run.
+# snapshots took milliseconds on every run. The tables shown are built with them. The
+# page calls the cached functions with keyword arguments: for each positional one,
+# Streamlit (1.67) works out the function's signature again, on every run.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _reviews(url: str, plan_id: int, rev: int) -> list[dict]:
+def _reviews(url: str, plan_id: int, rev: int) -> Reviews:
     with db.session_scope(db.get_engine(url)) as session:
-        return [
+        items = [
             {
                 "id": r.id,
                 "date": r.date,
@@ -63,18 +77,37 @@ def _reviews(url: str, plan_id: int, rev: int) -> list[dict]:
             }
             for r in review_service.list_reviews(session, plan_id)
         ]
+    table = pd.DataFrame(
+        [
+            {
+                "Date": format_date(r["date"]),
+                "Comité": r["title"],
+                "État": strings.REVIEW_STATUS_LABELS[r["status"]],
+                "Instantané du": format_date(date.fromisoformat(r["snapshot"]["at"]))
+                if r["snapshot"]
+                else "",
+            }
+            for r in items
+        ]
+    )
+    return Reviews(items, arrow_table(table) if items else None)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """The decisions followed up, as the page shows them."""
+
+    rows: list[review_service.DecisionView]
+    frame: pd.DataFrame  # what the follow-up editor starts from (it copies it)
+    shown: Table  # the read-only table: no id, dates as text
+    late: int
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _decisions(url: str, plan_id: int, rev: int, at: date) -> list[review_service.DecisionView]:
+def _decisions(url: str, plan_id: int, rev: int, at: date) -> Decisions:
     with db.session_scope(db.get_engine(url)) as session:
-        return review_service.decisions(session, plan_id, at)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _decisions_frame(url: str, plan_id: int, rev: int, at: date) -> pd.DataFrame:
-    """The decisions as the follow-up table shows them (its editor copies it)."""
-    return pd.DataFrame(
+        rows = review_service.decisions(session, plan_id, at)
+    frame = pd.DataFrame(
         [
             {
                 "id": d.id,
@@ -87,9 +120,14 @@ def _decisions_frame(url: str, plan_id: int, rev: int, at: date) -> pd.DataFrame
                 "Statut": strings.DECISION_STATUS_LABELS[d.status],
                 "En retard": "⏰ oui" if d.overdue else "",
             }
-            for d in _decisions(url, plan_id, rev, at)
+            for d in rows
         ]
     )
+    shown = frame  # an empty frame has no columns
+    if rows:
+        due = [format_date(d) for d in frame["Échéance"]]
+        shown = frame.drop(columns=["id"]).assign(Échéance=due)
+    return Decisions(rows, frame, arrow_table(shown), sum(1 for d in rows if d.overdue))
 
 
 @st.cache_data(max_entries=8, show_spinner="Instantané du plan…")
@@ -151,7 +189,6 @@ def _decision_form(user: User, plan_id: int, review: dict) -> None:
     actions = {a.id: f"{a.code} — {a.title}" for a in structure.actions}
     objectives = {o.id: f"{o.code} : {o.title}" for o in structure.objectives}
     with st.form(f"decision_new_{review['id']}", clear_on_submit=True):
-        st.markdown("**Nouvelle décision**")
         text = st.text_area("Décision")
         cols = st.columns(2)
         action = cols[0].selectbox(
@@ -178,23 +215,28 @@ def _decision_form(user: User, plan_id: int, review: dict) -> None:
 
 def _decisions_table(user: User | None, plan_id: int) -> None:
     st.header("Suivi des décisions")
-    key = (get_settings().database_url, plan_id, context.revision(), context.today())
-    rows = _decisions(*key)
-    if not rows:
+    decisions = _decisions(
+        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), at=context.today()
+    )
+    if not decisions.rows:
         st.info("Aucune décision n'a encore été enregistrée.")
         return
-    late = sum(1 for d in rows if d.overdue)
-    if late:
-        st.warning(f"{late} décision(s) en retard sur leur échéance.", icon="⏰")
-    frame = _decisions_frame(*key)
+    if decisions.late:
+        st.warning(f"{decisions.late} décision(s) en retard sur leur échéance.", icon="⏰")
+    st.dataframe(decisions.shown, hide_index=True, key="reviews_decisions")
     if not has_permission(user, Permission.EDIT_PLAN):
-        shown = frame.drop(columns=["id"])
-        shown["Échéance"] = [format_date(d) for d in shown["Échéance"]]
-        st.dataframe(shown, hide_index=True, key="reviews_decisions")
         return
+    # The editable table is built only once opened: most visits read the page.
+    label = "Modifier le suivi des décisions (tableau modifiable)"
+    if (box := lazy_section(label, "reviews_decisions_table_open")) is not None:
+        with box:
+            _decisions_editor(user, decisions)
+
+
+def _decisions_editor(user: User, decisions: Decisions) -> None:
     labels = list(strings.DECISION_STATUS_LABELS.values())
     edited = st.data_editor(
-        frame,
+        decisions.frame,
         hide_index=True,
         key="reviews_decisions_editor",
         disabled=["id", "Comité", "Décision", "Action", "Objectif", "En retard"],
@@ -207,7 +249,7 @@ def _decisions_table(user: User | None, plan_id: int) -> None:
     st.caption("Modifiez le statut, le responsable ou l'échéance, puis enregistrez le suivi.")
     if st.button("Enregistrer le suivi des décisions", key="reviews_decisions_save"):
         by_label = {label: status for status, label in strings.DECISION_STATUS_LABELS.items()}
-        views = {d.id: d for d in rows}
+        views = {d.id: d for d in decisions.rows}
 
         def save(session) -> None:  # noqa: ANN001
             for _, row in edited.iterrows():
@@ -254,12 +296,12 @@ def _comparison(plan_id: int, reviews: list[dict]) -> None:
     )
     show_comparison(
         _comparison_view(
-            get_settings().database_url,
-            plan_id,
-            context.revision(),
-            before_id,
-            after_id,
-            context.today(),
+            url=get_settings().database_url,
+            plan_id=plan_id,
+            rev=context.revision(),
+            before_id=before_id,
+            after_id=after_id,
+            at=context.today(),
         )
     )
 
@@ -273,6 +315,7 @@ class ComparisonView:
     figure: go.Figure | None
     summary: Table
     objectives: list[tuple[str, Table]] = field(default_factory=list)
+    action_changes: int = 0  # rows of the objectives' tables
     milestones: Table | None = None
     budget: Table | None = None
     indicators: Table | None = None
@@ -286,7 +329,7 @@ class ComparisonView:
 def _comparison_view(
     url: str, plan_id: int, rev: int, before_id: int, after_id: int, at: date
 ) -> ComparisonView:
-    snapshots = {r["id"]: r["snapshot"] for r in _reviews(url, plan_id, rev) if r["snapshot"]}
+    snapshots = {r["id"]: r["snapshot"] for r in _reviews(url, plan_id, rev).items if r["snapshot"]}
     after = _current_snapshot(url, plan_id, rev, at) if after_id == NOW else snapshots[after_id]
     return comparison_view(review_service.compare(snapshots[before_id], after), after)
 
@@ -370,6 +413,7 @@ def comparison_view(c: Comparison, after: dict) -> ComparisonView:
         figure=None if c.empty else frozen_figure(charts.changes_summary(summary)),
         summary=arrow_table(summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"})),
         objectives=objectives,
+        action_changes=sum(len(items) for items in c.by_objective.values()),
         milestones=table(milestones),
         budget=table(budget),
         indicators=table(indicators),
@@ -378,7 +422,8 @@ def comparison_view(c: Comparison, after: dict) -> ComparisonView:
 
 
 def show_comparison(view: ComparisonView) -> None:
-    """The changes between two snapshots: grouped by objective, with a compact chart."""
+    """The changes between two snapshots: a compact chart, then the changes of each kind
+    (a list longer than FIRST_ROWS folded under its count, built once opened)."""
     c = view.comparison
     st.caption(f"Du {format_date(c.before_at)} au {format_date(c.after_at)}.")
     if c.empty:
@@ -392,19 +437,40 @@ def show_comparison(view: ComparisonView) -> None:
     )
     if view.objectives:
         st.subheader("Actions, par objectif")
-        for label, table in view.objectives:
-            st.markdown(f"**Objectif {label}**")
-            code = label.split(" : ")[0]
-            st.dataframe(table, hide_index=True, key=f"reviews_changes_{code}")
-    for title, table, key in (
-        ("Jalons", view.milestones, "reviews_changes_milestones"),
-        ("Budget", view.budget, "reviews_changes_budget"),
-        ("Indicateurs : nouvelles mesures", view.indicators, "reviews_changes_indicators"),
-        ("Décisions", view.decisions, "reviews_changes_decisions"),
+        count = view.action_changes
+        if count <= FIRST_ROWS:
+            _objective_tables(view)
+        else:
+            label = f"Voir les {count} changements des actions, par objectif"
+            if (box := lazy_section(label, "reviews_changes_actions_open")) is not None:
+                with box:
+                    _objective_tables(view)
+    for title, table, key, what in (
+        ("Jalons", view.milestones, "reviews_changes_milestones", "jalons"),
+        ("Budget", view.budget, "reviews_changes_budget", "changements de budget"),
+        (
+            "Indicateurs : nouvelles mesures",
+            view.indicators,
+            "reviews_changes_indicators",
+            "nouvelles mesures",
+        ),
+        ("Décisions", view.decisions, "reviews_changes_decisions", "décisions"),
     ):
-        if table is not None:
-            st.subheader(title)
+        if table is None:
+            continue
+        st.subheader(title)
+        if len(table) <= FIRST_ROWS:
             st.dataframe(table, hide_index=True, key=key)
+        elif (box := lazy_section(f"Voir les {len(table)} {what}", f"{key}_open")) is not None:
+            with box:
+                st.dataframe(table, hide_index=True, key=key)
+
+
+def _objective_tables(view: ComparisonView) -> None:
+    for label, table in view.objectives:
+        st.markdown(f"**Objectif {label}**")
+        code = label.split(" : ")[0]
+        st.dataframe(table, hide_index=True, key=f"reviews_changes_{code}")
 
 
 def _report_buttons(plan_id: int, review_id: int) -> None:
@@ -464,26 +530,36 @@ def _review_detail(user: User | None, plan_id: int, review: dict) -> None:
     _report_buttons(plan_id, review["id"])
     if not editor or closed:
         return
-    with st.expander("Modifier le comité"):
-        _review_form(user, plan_id, review)
-    _decision_form(user, plan_id, review)
-    with st.expander("Clore le comité"):
-        st.caption(
-            "La clôture fige un instantané de tout le plan (statut, météo, avancement, dates et "
-            "santé de chaque action, budget par année, indicateurs, décisions) : les "
-            "modifications ultérieures ne le changent plus."
+    # The forms are built only once opened: most visits read the page.
+    review_id = review["id"]
+    if (box := lazy_section("Modifier le comité", f"review_{review_id}_edit_open")) is not None:
+        with box:
+            _review_form(user, plan_id, review)
+    if (box := lazy_section("Nouvelle décision", f"review_{review_id}_decision_open")) is not None:
+        with box:
+            _decision_form(user, plan_id, review)
+    if (box := lazy_section("Clore le comité", f"review_{review_id}_close_open")) is not None:
+        with box:
+            _closing(user, review_id)
+
+
+def _closing(user: User, review_id: int) -> None:
+    st.caption(
+        "La clôture fige un instantané de tout le plan (statut, météo, avancement, dates et "
+        "santé de chaque action, budget par année, indicateurs, décisions) : les "
+        "modifications ultérieures ne le changent plus."
+    )
+    sure = st.checkbox("Je confirme la clôture", key=f"reviews_close_sure_{review_id}")
+    if st.button("Clore le comité", disabled=not sure, key=f"reviews_close_{review_id}"):
+        _write(
+            lambda s: review_service.close_review(s, user, review_id, context.today()),
+            "Comité clos : l'instantané du plan est enregistré.",
         )
-        sure = st.checkbox("Je confirme la clôture", key=f"reviews_close_sure_{review['id']}")
-        if st.button("Clore le comité", disabled=not sure, key=f"reviews_close_{review['id']}"):
-            _write(
-                lambda s: review_service.close_review(s, user, review["id"], context.today()),
-                "Comité clos : l'instantané du plan est enregistré.",
-            )
-        if st.button("Supprimer ce comité ouvert", key=f"reviews_delete_{review['id']}"):
-            _write(
-                lambda s: review_service.delete_review(s, user, review["id"]),
-                "Comité supprimé.",
-            )
+    if st.button("Supprimer ce comité ouvert", key=f"reviews_delete_{review_id}"):
+        _write(
+            lambda s: review_service.delete_review(s, user, review_id),
+            "Comité supprimé.",
+        )
 
 
 def render() -> None:
@@ -496,41 +572,29 @@ def render() -> None:
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
     saved_message(_SAVED)
-    reviews = _reviews(get_settings().database_url, plan_id, context.revision())
-    editor = has_permission(user, Permission.EDIT_PLAN)
-    if reviews:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Date": format_date(r["date"]),
-                        "Comité": r["title"],
-                        "État": strings.REVIEW_STATUS_LABELS[r["status"]],
-                        "Instantané du": format_date(date.fromisoformat(r["snapshot"]["at"]))
-                        if r["snapshot"]
-                        else "",
-                    }
-                    for r in reviews
-                ]
-            ),
-            hide_index=True,
-            key="reviews_list",
-        )
+    listed = _reviews(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
+    reviews = listed.items
+    if listed.table is not None:
+        st.dataframe(listed.table, hide_index=True, key="reviews_list")
     else:
         st.info("Aucun comité de pilotage n'est encore enregistré.")
-    if editor:
-        with st.expander("Nouveau comité", expanded=not reviews):
-            _review_form(user, plan_id, None)
+    if has_permission(user, Permission.EDIT_PLAN):
+        # Open at first, when there is no committee yet; otherwise built once opened.
+        box = lazy_section("Nouveau comité", "reviews_new_open", expanded=not reviews)
+        if box is not None:
+            with box:
+                _review_form(user, plan_id, None)
     if reviews:
-        ids = [r["id"] for r in reviews]
+        by_id = {r["id"]: r for r in reviews}
+        ids = list(by_id)
         wanted = st.session_state.get("reviews_selected")
         selected = st.selectbox(
             "Comité",
             ids,
             index=ids.index(wanted) if wanted in ids else len(ids) - 1,
-            format_func=lambda i: _snapshot_label(next(r for r in reviews if r["id"] == i)),
+            format_func=lambda i: _snapshot_label(by_id[i]),
         )
         st.session_state["reviews_selected"] = selected
-        _review_detail(user, plan_id, next(r for r in reviews if r["id"] == selected))
+        _review_detail(user, plan_id, by_id[selected])
     _decisions_table(user, plan_id)
     _comparison(plan_id, reviews)
