@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import actions_table, open_page, run_app, status_total
+from tests.pages import actions_table, open_page, open_sections, run_app, status_total
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.io.example import load_example
@@ -58,6 +58,9 @@ def test_plan_page_shows_stakes_objectives_and_the_progress_chart(viewer_token):
     objective_lines = [t.value for t in at.text if t.value.startswith("Objectif")]
     assert len({line.split(" :")[0] for line in objective_lines}) == 3
     assert len(at.get("plotly_chart")) == 1
+    # The chart's figures are sent once « Voir les données du graphique » is opened.
+    assert not any("Avancement attendu (%)" in df.value for df in at.dataframe)
+    at = open_sections(at, "progress_by_objective_data")
     chart_table = next(df.value for df in at.dataframe if "Avancement attendu (%)" in df.value)
     assert len(chart_table) == 3
     metrics = {m.label: m.value for m in at.metric}

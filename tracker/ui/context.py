@@ -88,7 +88,7 @@ def _plan_choices(url: str, rev: int) -> tuple[tuple[int, str, bool], ...]:
 
 def plan_choices() -> tuple[tuple[int, str, bool], ...]:
     """(id, name, is_example) of every plan, real plans first."""
-    return _plan_choices(get_settings().database_url, revision())
+    return _plan_choices(url=get_settings().database_url, rev=revision())
 
 
 def selected_plan_id() -> int | None:

@@ -7,6 +7,10 @@ structure of a plan of 500 actions, paid again by every read of every run
 dataclasses, and lists, data frames or SQLModel objects that no caller changes.
 A caller that needs a changed one builds its own (``dataclasses.replace``,
 ``DataFrame.copy``...).
+
+The cached functions are called with keyword arguments: Streamlit 1.67 works out the
+function's signature again for every positional argument of a call (about 0.4 ms for
+four of them; 0.25 ms by keyword, measured outside a run).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def _plan_structure(url: str, plan_id: int, rev: int, at: date) -> plan_service.
 def plan_structure(plan_id: int) -> plan_service.PlanStructure:
     """The plan's structure and action states today (recomputed only after a write)."""
     return _plan_structure(
-        get_settings().database_url, plan_id, context.revision(), context.today()
+        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), at=context.today()
     )
 
 
@@ -49,7 +53,10 @@ def _action_detail(url: str, action_id: int, rev: int, at: date) -> actions.Acti
 def action_detail(action_id: int) -> actions.ActionDetail | None:
     """One action's page data (None if it does not exist), recomputed after a write."""
     return _action_detail(
-        get_settings().database_url, action_id, context.revision(), context.today()
+        url=get_settings().database_url,
+        action_id=action_id,
+        rev=context.revision(),
+        at=context.today(),
     )
 
 
@@ -61,7 +68,9 @@ def _budget_alerts(url: str, plan_id: int, rev: int, at: date) -> list[budgets.B
 
 def budget_alerts(plan_id: int) -> list[budgets.BudgetAlert]:
     """The plan's budget alerts today (recomputed after a write)."""
-    return _budget_alerts(get_settings().database_url, plan_id, context.revision(), context.today())
+    return _budget_alerts(
+        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), at=context.today()
+    )
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -73,7 +82,7 @@ def _indicator_rows(url: str, plan_id: int, rev: int, at: date) -> list[indicato
 def indicator_rows(plan_id: int) -> list[indicators.IndicatorRow]:
     """Every indicator of the plan and where it stands today."""
     return _indicator_rows(
-        get_settings().database_url, plan_id, context.revision(), context.today()
+        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), at=context.today()
     )
 
 
@@ -91,7 +100,10 @@ def _indicator_detail(
 def indicator_detail(indicator_id: int) -> indicators.IndicatorDetail | None:
     """One indicator's page data (None if it does not exist)."""
     return _indicator_detail(
-        get_settings().database_url, indicator_id, context.revision(), context.today()
+        url=get_settings().database_url,
+        indicator_id=indicator_id,
+        rev=context.revision(),
+        at=context.today(),
     )
 
 
@@ -103,7 +115,7 @@ def _waves(url: str, plan_id: int, rev: int) -> list[surveys.WaveSummary]:
 
 def waves(plan_id: int) -> list[surveys.WaveSummary]:
     """The plan's survey waves, oldest first."""
-    return _waves(get_settings().database_url, plan_id, context.revision())
+    return _waves(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Chargement des réponses…")
@@ -114,7 +126,7 @@ def _responses(url: str, wave_id: int, rev: int) -> surveys.Responses:
 
 def responses(wave_id: int) -> surveys.Responses:
     """A wave's stored respondents (loaded once per data revision)."""
-    return _responses(get_settings().database_url, wave_id, context.revision())
+    return _responses(url=get_settings().database_url, wave_id=wave_id, rev=context.revision())
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -125,7 +137,9 @@ def _comparison(url: str, first: int, second: int, rev: int) -> list[surveys.Com
 
 def comparison(first: int, second: int) -> list[surveys.Comparison]:
     """Each survey indicator measured in both waves, with its change and test."""
-    return _comparison(get_settings().database_url, first, second, context.revision())
+    return _comparison(
+        url=get_settings().database_url, first=first, second=second, rev=context.revision()
+    )
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -136,4 +150,4 @@ def _app_settings(url: str, rev: int) -> AppSettings:
 
 def app_settings() -> AppSettings:
     """The settings admins change (saving them bumps the revision)."""
-    return _app_settings(get_settings().database_url, context.revision())
+    return _app_settings(url=get_settings().database_url, rev=context.revision())

@@ -604,7 +604,11 @@ def render() -> None:
     a = detail.action
     structure = data.plan_structure(a.plan_id)
     view = _view(
-        get_settings().database_url, action_id, context.revision(), context.today(), detail
+        url=get_settings().database_url,
+        action_id=action_id,
+        rev=context.revision(),
+        at=context.today(),
+        _detail=detail,
     )
     example_banner(structure.is_example)
     plain(f"{a.code} — {a.title}")

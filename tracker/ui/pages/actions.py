@@ -144,11 +144,11 @@ def _filters(structure: PlanStructure) -> ActionFilter:
         st.session_state[_STORE] = _from_query_params()
     store = st.session_state[_STORE]
     options = _options(
-        get_settings().database_url,
-        structure.plan_id,
-        context.revision(),
-        context.today(),
-        structure,
+        url=get_settings().database_url,
+        plan_id=structure.plan_id,
+        rev=context.revision(),
+        at=context.today(),
+        _structure=structure,
     )
     store["text"] = st.text_input(
         _TEXT[1],
@@ -241,7 +241,9 @@ def render() -> None:
     wanted = _filters(structure)
     _to_query_params(st.session_state[_STORE], plan_id)
     url, rev, today = get_settings().database_url, context.revision(), context.today()
-    rows, frame = _listing(url, plan_id, rev, today, wanted, structure)
+    rows, frame = _listing(
+        url=url, plan_id=plan_id, rev=rev, at=today, wanted=wanted, _structure=structure
+    )
     late = sum(1 for a in rows if a.state.late)
     due = sum(1 for a in rows if a.state.update_due)
     st.caption(

@@ -651,7 +651,11 @@ def render() -> None:
     plain(f"{detail.indicator.code} — {detail.indicator.name}")
     saved_message(_SAVED)
     view = _view(
-        get_settings().database_url, indicator_id, context.revision(), context.today(), detail
+        url=get_settings().database_url,
+        indicator_id=indicator_id,
+        rev=context.revision(),
+        at=context.today(),
+        _detail=detail,
     )
     _summary(detail)
     chart_with_table(

@@ -190,12 +190,12 @@ def render() -> None:
         st.info("Aucun indicateur ne correspond à ces filtres.")
         return
     frame = _table(
-        get_settings().database_url,
-        plan_id,
-        context.revision(),
-        context.today(),
-        tuple(r.id for r in shown),
-        shown,
+        url=get_settings().database_url,
+        plan_id=plan_id,
+        rev=context.revision(),
+        at=context.today(),
+        ids=tuple(r.id for r in shown),
+        _rows=shown,
     )
     event = st.dataframe(
         frame,

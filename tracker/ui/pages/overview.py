@@ -144,7 +144,7 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     collectivity = _current("collectivity", collectivities, ALL)
     objective = _current("objective", objectives, ALL)
     pilot = _current("pilot", pilots, ALL)
-    review = _last_review(get_settings().database_url, plan_id, context.revision())
+    review = _last_review(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
     default_since = today - timedelta(days=overview_service.DEFAULT_COMPARISON_DAYS)
     since = None
     if review is None:
@@ -321,7 +321,7 @@ def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
 def _cached_tables(
     url: str, plan_id: int, rev: int, at: date, f: OverviewFilter, since: date | None
 ) -> dict[str, pd.DataFrame]:
-    return _build_tables(_overview(url, plan_id, rev, at, f, since))
+    return _build_tables(_overview(url=url, plan_id=plan_id, rev=rev, at=at, f=f, since=since))
 
 
 def _tables(o: Overview) -> dict[str, pd.DataFrame]:
@@ -331,12 +331,12 @@ def _tables(o: Overview) -> dict[str, pd.DataFrame]:
     if current is not None and current[0] is o:
         return current[1]
     tables = _cached_tables(
-        get_settings().database_url,
-        o.plan_id,
-        context.revision(),
-        o.at,
-        o.filters,
-        o.requested_since,
+        url=get_settings().database_url,
+        plan_id=o.plan_id,
+        rev=context.revision(),
+        at=o.at,
+        f=o.filters,
+        since=o.requested_since,
     )
     st.session_state["_overview_tables"] = (o, tables)
     return tables
@@ -718,13 +718,15 @@ def _figure(
     since: date | None,
     by_budget: bool,
 ) -> tuple[go.Figure, pd.DataFrame]:
-    o = _overview(url, plan_id, rev, at, f, since)
+    o = _overview(url=url, plan_id=plan_id, rev=rev, at=at, f=f, since=since)
     if name == "arborescence":
         fig, table = _tree_figure(o, by_budget)
     elif name == "avancement":
         fig, table = _progress_figure(o)
     elif name == "calendrier":
-        fig, table = _timeline_figure(o, _timeline_milestones(url, plan_id, rev, at))
+        fig, table = _timeline_figure(
+            o, _timeline_milestones(url=url, plan_id=plan_id, rev=rev, at=at)
+        )
     elif name == "budget":
         fig, table = _budget_figure(o)
     else:
@@ -764,14 +766,14 @@ def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
         if tab.open is False:
             continue
         fig, table = _figure(
-            name,
-            get_settings().database_url,
-            o.plan_id,
-            context.revision(),
-            context.today(),
-            o.filters,
-            since,
-            by_budget,
+            name=name,
+            url=get_settings().database_url,
+            plan_id=o.plan_id,
+            rev=context.revision(),
+            at=context.today(),
+            f=o.filters,
+            since=since,
+            by_budget=by_budget,
         )
         with tab:
             _CHART_RENDERERS[name](o, fig, table, by_budget)
@@ -886,7 +888,12 @@ def render() -> None:
         return
     f, since, by_budget = _filters(plan_id)
     o = _overview(
-        get_settings().database_url, plan_id, context.revision(), context.today(), f, since
+        url=get_settings().database_url,
+        plan_id=plan_id,
+        rev=context.revision(),
+        at=context.today(),
+        f=f,
+        since=since,
     )
     if not o.actions:
         st.info("Aucune action ne correspond à ces filtres.")

@@ -139,7 +139,11 @@ def render() -> None:
         return
     structure = data.plan_structure(plan_id)
     view = _view(
-        get_settings().database_url, plan_id, context.revision(), context.today(), structure
+        url=get_settings().database_url,
+        plan_id=plan_id,
+        rev=context.revision(),
+        at=context.today(),
+        _structure=structure,
     )
     _header(structure)
 

@@ -378,7 +378,9 @@ def _wave_results(plan_id: int, wave: WaveSummary) -> None:
         return
     url, rev = get_settings().database_url, context.revision()
     responses = data.responses(wave.id)
-    view = _wave_results_view(url, plan_id, wave.id, rev, responses)
+    view = _wave_results_view(
+        url=url, plan_id=plan_id, wave_id=wave.id, rev=rev, _responses=responses
+    )
     for problem in view.problems:
         st.warning(problem)
     if view.table is not None:
@@ -395,7 +397,14 @@ def _wave_results(plan_id: int, wave: WaveSummary) -> None:
         format_func=lambda i: f"{i.code} — {i.name}",
         key=f"surveys_breakdown_indicator_{wave.id}",
     )
-    choices = _breakdown_columns(url, wave.id, rev, indicator.id, indicator, responses)
+    choices = _breakdown_columns(
+        url=url,
+        wave_id=wave.id,
+        rev=rev,
+        indicator_id=indicator.id,
+        _indicator=indicator,
+        _responses=responses,
+    )
     if not choices:
         st.info("Aucune colonne de profil (commune, âge…) dans cette vague.")
         return
@@ -403,7 +412,15 @@ def _wave_results(plan_id: int, wave: WaveSummary) -> None:
     column = cols[1].selectbox(
         "Selon", choices, index=default, key=f"surveys_breakdown_column_{wave.id}"
     )
-    shown = _breakdown_view(url, wave.id, rev, indicator.id, column, indicator, responses)
+    shown = _breakdown_view(
+        url=url,
+        wave_id=wave.id,
+        rev=rev,
+        indicator_id=indicator.id,
+        column=column,
+        _indicator=indicator,
+        _responses=responses,
+    )
     if shown.error is not None:
         st.error(shown.error)
         return
@@ -496,13 +513,13 @@ def _comparison(waves: list[WaveSummary]) -> None:
         st.info("Aucun indicateur n'est mesuré dans les deux vagues.")
         return
     fig, table = _comparison_view(
-        get_settings().database_url,
-        first,
-        second,
-        context.revision(),
-        names[first],
-        names[second],
-        rows,
+        url=get_settings().database_url,
+        first=first,
+        second=second,
+        rev=context.revision(),
+        first_name=names[first],
+        second_name=names[second],
+        _rows=rows,
     )
     chart_with_table(
         fig,
@@ -535,7 +552,9 @@ def render() -> None:
     waves = data.waves(plan_id)
     editor = has_permission(user, Permission.EDIT_PLAN)
     if waves:
-        table = _waves_table(get_settings().database_url, plan_id, context.revision(), waves)
+        table = _waves_table(
+            url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), _waves=waves
+        )
         st.dataframe(table, hide_index=True, key="surveys_waves")
     else:
         st.info("Aucune vague d'enquête n'est enregistrée pour ce plan.")
