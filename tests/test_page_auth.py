@@ -6,12 +6,19 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import TEST_PASSWORD, add_user, session_token
-from tests.pages import actions_table, open_page, page_titles, run_app, status_total
-from tracker import db
+from tests.pages import (
+    actions_table,
+    open_page,
+    open_sections,
+    page_titles,
+    run_app,
+    status_total,
+)
+from tracker import db, strings
 from tracker.bootstrap import prepare_database
-from tracker.models import AuditEntry, User
+from tracker.models import Action, AuditEntry, Role, User
 from tracker.services import users
-from tracker.services.app_settings import update_settings
+from tracker.services.app_settings import AppSettings, read_settings, update_settings
 from tracker.services.users import system_actor
 
 INDICATORS = ["Indicateurs", "Fiche indicateur", "Enquêtes"]
@@ -180,18 +187,60 @@ def test_public_view_is_off_by_default_and_can_be_enabled(app_engine):
     assert not at.text_input  # read only: the plan page has no input
 
 
+def _button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _forms(at) -> list[str]:
+    return [f.proto.form.form_id for f in at.get("form")]
+
+
+def _accounts(at):
+    """The accounts table of the « Utilisateurs » page."""
+    return next(df.value for df in at.dataframe if "Identifiant" in df.value.columns)
+
+
+def _user(engine, login: str) -> User:
+    with db.session_scope(engine) as session:
+        return session.exec(sa.select(User).where(User.login == login)).scalar_one()
+
+
+def _users_page(engine, *sections: str):
+    """The administrator on « Utilisateurs », with these sections open."""
+    admin = add_user(engine, "admin")
+    at = open_page(run_app(session_token(engine, admin)), "Utilisateurs")
+    return admin, open_sections(at, *sections) if sections else at
+
+
+def test_users_page_shows_the_accounts_and_builds_its_forms_only_once_opened(app_engine):
+    add_user(app_engine, "viewer", login="elu")
+    _admin, at = _users_page(app_engine)
+    assert list(_accounts(at)["Identifiant"]) == ["admin", "elu"]
+    assert [e.label for e in at.expander] == ["Créer un compte", "Modifier un compte"]
+    assert not at.get("form") and not at.text_input and not at.selectbox
+    at = open_sections(at, "users_create_open")
+    assert _forms(at) == ["create_user"]
+    at = open_sections(at, "users_edit_open")
+    assert set(_forms(at)) == {
+        "create_user",
+        "user_role",
+        "user_active",
+        "user_password",
+    }
+
+
 def test_admin_creates_an_account_from_the_users_page(app_engine):
-    admin = add_user(app_engine, "admin")
-    at = run_app(session_token(app_engine, admin))
-    at = open_page(at, "Utilisateurs")
+    admin, at = _users_page(app_engine, "users_create_open")
     form = {t.label: t for t in at.text_input}
     form["Identifiant"].input("elu.referent")
     form["Nom affiché"].input("Élu référent")
     form["Mot de passe"].input("un mot de passe long")
     form["Confirmer le mot de passe"].input("un mot de passe long")
-    next(b for b in at.button if b.label == "Créer le compte").click()
+    _button(at, "Créer le compte").click()
     at = run_app(at=at)
     assert any("elu.referent" in s.value for s in at.success)
+    assert "elu.referent" in list(_accounts(at)["Identifiant"])  # the table shows it at once
+    assert at.session_state["users_create_open"]  # the section stays open
     with db.session_scope(app_engine) as session:
         created = session.exec(sa.select(User).where(User.login == "elu.referent")).scalar_one()
         logged = (
@@ -207,19 +256,199 @@ def test_admin_creates_an_account_from_the_users_page(app_engine):
     assert [e.user_login for e in logged] == [admin.login]
 
 
+def test_an_account_with_a_login_already_used_is_refused_and_nothing_is_written(app_engine):
+    add_user(app_engine, "viewer", login="elu")
+    _admin, at = _users_page(app_engine, "users_create_open")
+    form = {t.label: t for t in at.text_input}
+    form["Identifiant"].input("ELU")
+    form["Nom affiché"].input("Un autre élu")
+    _button(at, "Créer le compte").click()
+    at = run_app(at=at)
+    assert at.error[0].value == "L'identifiant « elu » est déjà utilisé."
+    assert not at.success
+    with db.session_scope(app_engine) as session:
+        assert session.exec(sa.select(sa.func.count()).select_from(User)).scalar_one() == 2
+
+
+def test_admin_changes_a_role_and_the_table_shows_it(app_engine):
+    viewer = add_user(app_engine, "viewer", login="elu")
+    _admin, at = _users_page(app_engine, "users_edit_open")
+    at.selectbox(key="edit_user").set_value(viewer.id)
+    at = run_app(at=at)
+    next(s for s in at.selectbox if s.label == "Rôle").set_value(Role.EDITOR)
+    _button(at, "Changer le rôle").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == ["Rôle modifié."]
+    assert (
+        _accounts(at).set_index("Identifiant").loc["elu", "Rôle"]
+        == strings.ROLE_LABELS[Role.EDITOR]
+    )
+    assert _user(app_engine, "elu").role == "editor"
+
+
+def test_the_last_administrator_cannot_be_demoted_from_the_users_page(app_engine):
+    admin, at = _users_page(app_engine, "users_edit_open")
+    assert at.selectbox(key="edit_user").value == admin.id
+    next(s for s in at.selectbox if s.label == "Rôle").set_value(Role.VIEWER)
+    _button(at, "Changer le rôle").click()
+    at = run_app(at=at)
+    assert at.error[0].value == "Il doit rester au moins un administrateur actif."
+    assert not at.success
+    assert _user(app_engine, "admin").role == "admin"
+    assert page_titles(at) == ADMIN_PAGES
+
+
+def test_admin_disables_an_account_but_not_their_own(app_engine):
+    viewer = add_user(app_engine, "viewer", login="elu")
+    _admin, at = _users_page(app_engine, "users_edit_open")
+    _button(at, "Désactiver le compte").click()  # the admin's own account, shown first
+    at = run_app(at=at)
+    assert at.error[0].value == "Vous ne pouvez pas désactiver votre propre compte."
+    assert _user(app_engine, "admin").active
+    at.selectbox(key="edit_user").set_value(viewer.id)
+    at = run_app(at=at)
+    _button(at, "Désactiver le compte").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == ["Compte désactivé : ses sessions sont fermées."]
+    assert _accounts(at).set_index("Identifiant").loc["elu", "Actif"] == "Non"
+    assert not _user(app_engine, "elu").active
+
+
+def test_admin_resets_a_password_only_when_confirmed(app_engine):
+    viewer = add_user(app_engine, "viewer", login="elu")
+    _admin, at = _users_page(app_engine, "users_edit_open")
+    at.selectbox(key="edit_user").set_value(viewer.id)
+    at = run_app(at=at)
+    form = {t.label: t for t in at.text_input}
+    form["Nouveau mot de passe"].input("un nouveau mot de passe")
+    form["Confirmer le nouveau mot de passe"].input("un autre mot de passe")
+    _button(at, "Réinitialiser").click()
+    at = run_app(at=at)
+    assert at.error[0].value == "Les deux mots de passe saisis ne sont pas identiques."
+    with db.session_scope(app_engine, write=True) as session:
+        assert users.authenticate(session, "elu", TEST_PASSWORD).user is not None
+    form = {t.label: t for t in at.text_input}
+    form["Nouveau mot de passe"].input("un nouveau mot de passe")
+    form["Confirmer le nouveau mot de passe"].input("un nouveau mot de passe")
+    _button(at, "Réinitialiser").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == [
+        "Mot de passe réinitialisé : les sessions de ce compte sont fermées."
+    ]
+    with db.session_scope(app_engine, write=True) as session:
+        assert users.authenticate(session, "elu", "un nouveau mot de passe").user is not None
+
+
+def test_admin_links_a_pilot_to_actions_from_the_users_page(app_engine):
+    pilot = add_user(app_engine, "pilot", login="pilote")
+    _admin, at = _users_page(app_engine, "users_edit_open")
+    assert "pilot_actions" not in _forms(at)  # not a pilot
+    at.selectbox(key="edit_user").set_value(pilot.id)
+    at = run_app(at=at)
+    with db.session_scope(app_engine) as session:
+        first = session.exec(sa.select(Action).order_by(Action.code)).scalars().first()
+    at.multiselect[0].set_value([first.id])
+    _button(at, "Enregistrer les actions pilotées").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == ["Actions pilotées enregistrées."]
+    assert _accounts(at).set_index("Identifiant").loc["pilote", "Actions pilotées"] == first.code
+    with db.session_scope(app_engine) as session:
+        assert session.get(Action, first.id).pilot_user_id == pilot.id
+
+
+def _settings_page(engine, *sections: str):
+    at = open_page(run_app(session_token(engine, add_user(engine, "admin"))), "Réglages")
+    return open_sections(at, *sections) if sections else at
+
+
+def test_settings_page_shows_the_settings_in_force_and_builds_its_form_once_opened(app_engine):
+    at = _settings_page(app_engine)
+    summary = at.markdown[0].value
+    assert "Consultation publique du plan (sans compte, en lecture seule) : **désactivée**" in (
+        summary
+    )
+    assert "Taille maximale d'un fichier envoyé : **20 Mo**" in summary
+    assert "Noms des pilotes dans les données ouvertes : **non publiés**" in summary
+    assert [e.label for e in at.expander] == ["Modifier les réglages"]
+    assert not at.get("form") and not at.toggle and not at.number_input
+    at = open_sections(at, "settings_form_open")
+    assert _forms(at) == ["settings"]
+
+
+def test_admin_saves_the_settings_and_sees_them_in_force(app_engine):
+    at = _settings_page(app_engine, "settings_form_open")
+    at.toggle[0].set_value(True)
+    at.number_input[0].set_value(50)
+    _button(at, "Enregistrer").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == ["Réglages enregistrés."]
+    assert "**activée**" in at.markdown[0].value and "**50 Mo**" in at.markdown[0].value
+    with db.session_scope(app_engine) as session:
+        saved = read_settings(session)
+    assert saved.public_view and saved.upload_limit_mb == 50
+    assert page_titles(run_app()) == PUBLIC_PAGES  # visitors see the public view at once
+
+
+def test_an_admin_demoted_meanwhile_cannot_save_the_settings(app_engine):
+    at = _settings_page(app_engine, "settings_form_open")
+    with db.session_scope(app_engine, write=True) as session:
+        other = users.create_user(session, system_actor("tests"), login="dsi", role="admin")
+        users.set_role(session, other, _user(app_engine, "admin").id, Role.EDITOR)
+    at.toggle[0].set_value(True)
+    _button(at, "Enregistrer").click()
+    at = run_app(at=at)
+    assert "Réglages" not in page_titles(at)  # the rerun checks the role: the page is gone
+    assert not at.success and not at.get("form")
+    with db.session_scope(app_engine) as session:
+        assert read_settings(session) == AppSettings(public_view=False, upload_limit_mb=20)
+
+
+def test_account_page_shows_who_is_logged_in_and_builds_its_form_once_opened(app_engine):
+    viewer = add_user(app_engine, "viewer", login="elu", display_name="Élue", email="e@cahors.fr")
+    at = open_page(run_app(session_token(app_engine, viewer)), "Mon compte")
+    assert at.main.text[0].value == (
+        "Identifiant : elu\nNom affiché : Élue\nRôle : Lecteur\nAdresse électronique : e@cahors.fr"
+    )
+    assert [e.label for e in at.expander] == ["Changer mon mot de passe"]
+    assert not at.get("form") and not at.text_input
+    at = open_sections(at, "account_password_open")
+    assert [t.label for t in at.text_input] == [
+        "Mot de passe actuel",
+        "Nouveau mot de passe",
+        "Confirmer le nouveau mot de passe",
+    ]
+
+
 def test_user_changes_their_own_password_from_the_account_page(app_engine):
     viewer = add_user(app_engine, "viewer")
     at = open_page(run_app(session_token(app_engine, viewer)), "Mon compte")
+    at = open_sections(at, "account_password_open")
     form = {t.label: t for t in at.text_input}
     form["Mot de passe actuel"].input(TEST_PASSWORD)
     form["Nouveau mot de passe"].input("un nouveau mot de passe")
     form["Confirmer le nouveau mot de passe"].input("un nouveau mot de passe")
-    next(b for b in at.button if b.label == "Changer le mot de passe").click()
+    _button(at, "Changer le mot de passe").click()
     at = run_app(at=at)
     assert any("Mot de passe changé" in s.value for s in at.success)
     assert page_titles(run_app(at=at)) == EVERYONE  # this session stays open
     with db.session_scope(app_engine, write=True) as session:
         assert users.authenticate(session, "viewer", "un nouveau mot de passe").user is not None
+
+
+def test_a_wrong_current_password_changes_nothing(app_engine):
+    viewer = add_user(app_engine, "viewer")
+    at = open_page(run_app(session_token(app_engine, viewer)), "Mon compte")
+    at = open_sections(at, "account_password_open")
+    form = {t.label: t for t in at.text_input}
+    form["Mot de passe actuel"].input("pas le bon mot de passe")
+    form["Nouveau mot de passe"].input("un nouveau mot de passe")
+    form["Confirmer le nouveau mot de passe"].input("un nouveau mot de passe")
+    _button(at, "Changer le mot de passe").click()
+    at = run_app(at=at)
+    assert at.error[0].value == "Le mot de passe actuel est incorrect."
+    assert not at.success
+    with db.session_scope(app_engine, write=True) as session:
+        assert users.authenticate(session, "viewer", TEST_PASSWORD).user is not None
 
 
 def test_an_admin_page_is_unreachable_for_a_viewer_even_by_its_address(app_engine):

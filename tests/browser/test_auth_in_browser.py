@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from tests.browser.conftest import log_in, start_app, stop_app, wait_for_script
+from tests.browser.conftest import log_in, open_section, start_app, stop_app, wait_for_script
 from tests.conftest import TEST_PASSWORD, add_user
 from tracker import db
 from tracker.bootstrap import prepare_database
-from tracker.models import Action, Objective, Plan, Stake
+from tracker.models import Action, Objective, Plan, Stake, User
 from tracker.services import users
+from tracker.services.app_settings import read_settings
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -71,7 +72,87 @@ def test_a_viewer_typing_an_admin_address_does_not_reach_it(seeded_server, page)
     wait_for_script(page)
     page.wait_for_timeout(500)
     assert page.get_by_role("heading", name="Utilisateurs").count() == 0
+    assert page.get_by_text("Créer un compte").count() == 0
     assert page.get_by_role("button", name="Créer le compte").count() == 0
+
+
+def test_admin_creates_an_account_once_the_section_is_open(seeded_server, page):
+    log_in(page, seeded_server.url, "admin", TEST_PASSWORD)
+    page.get_by_text("Connecté : admin").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Utilisateurs").click()
+    page.get_by_role("heading", name="Utilisateurs").wait_for(timeout=30_000)
+    wait_for_script(page)
+    assert page.get_by_role("button", name="Créer le compte").count() == 0  # not sent yet
+    open_section(page, "Créer un compte")
+    page.get_by_role("button", name="Créer le compte").wait_for(timeout=30_000)
+    page.get_by_label("Identifiant").fill("elu.referent")
+    page.get_by_label("Nom affiché").fill("Élu référent")
+    page.get_by_label("Mot de passe", exact=True).fill("un mot de passe long")
+    page.get_by_label("Confirmer le mot de passe").fill("un mot de passe long")
+    page.get_by_role("button", name="Créer le compte").click()
+    page.get_by_text("Compte « elu.referent » créé.").wait_for(timeout=30_000)
+    wait_for_script(page)
+    # The section stays open after the save, ready for the next account.
+    assert page.get_by_role("button", name="Créer le compte").count() == 1
+    with db.session_scope(db.make_engine(seeded_server.database_url)) as session:
+        created = session.exec(select(User).where(User.login == "elu.referent")).one()
+    assert created.role == "viewer"
+
+
+def _change_password(page, current: str, new: str) -> None:  # noqa: ANN001
+    for label, value in [
+        ("Mot de passe actuel", current),
+        ("Nouveau mot de passe", new),
+        ("Confirmer le nouveau mot de passe", new),
+    ]:
+        page.get_by_role("textbox", name=label, exact=True).fill(value)
+    page.get_by_role("button", name="Changer le mot de passe").click()
+
+
+def test_user_changes_their_password_from_the_account_page(seeded_server, page):
+    log_in(page, seeded_server.url, "elu", TEST_PASSWORD)
+    page.get_by_text("Connecté : elu").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Mon compte").click()
+    page.get_by_text("Identifiant : elu").wait_for(timeout=30_000)
+    wait_for_script(page)
+    assert page.get_by_role("textbox", name="Mot de passe actuel").count() == 0  # not sent yet
+    open_section(page, "Changer mon mot de passe")
+    _change_password(page, "pas le bon mot de passe", "un nouveau mot de passe")
+    page.get_by_text("Le mot de passe actuel est incorrect.").wait_for(timeout=30_000)
+    wait_for_script(page)
+    _change_password(page, TEST_PASSWORD, "un nouveau mot de passe")
+    page.get_by_text("Mot de passe changé.").wait_for(timeout=30_000)
+    with db.session_scope(db.make_engine(seeded_server.database_url), write=True) as session:
+        assert users.authenticate(session, "elu", "un nouveau mot de passe").user is not None
+
+
+def test_admin_opens_the_public_view_from_the_settings(seeded_server, page, browser):
+    log_in(page, seeded_server.url, "admin", TEST_PASSWORD)
+    page.get_by_text("Connecté : admin").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Réglages").click()
+    page.get_by_text("Consultation publique du plan (sans compte, en lecture seule) :").wait_for(
+        timeout=30_000
+    )
+    wait_for_script(page)
+    open_section(page, "Modifier les réglages")
+    page.get_by_text(
+        "Consultation publique du plan (sans compte, en lecture seule)", exact=True
+    ).click()
+    page.get_by_role("button", name="Enregistrer").click()
+    page.get_by_text("Réglages enregistrés.").wait_for(timeout=30_000)
+    page.get_by_text("activée", exact=True).wait_for(timeout=30_000)
+    with db.session_scope(db.make_engine(seeded_server.database_url)) as session:
+        assert read_settings(session).public_view
+    # Another browser, without an account, now reads the plan (and only that).
+    visitor = browser.new_context(locale="fr-FR").new_page()
+    try:
+        visitor.goto(seeded_server.url)
+        wait_for_script(visitor)
+        visitor.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=30_000)
+        assert visitor.get_by_role("link", name="Connexion").count() == 1
+        assert visitor.get_by_role("link", name="Réglages").count() == 0
+    finally:
+        visitor.context.close()
 
 
 def test_five_wrong_passwords_lock_the_login(seeded_server, page):

@@ -16,9 +16,8 @@ from tracker import db, strings
 from tracker.errors import TrackerError
 from tracker.models import Role, User
 from tracker.services import users
-from tracker.services.app_settings import read_settings
 from tracker.settings import get_settings
-from tracker.ui import context
+from tracker.ui import context, data
 
 COOKIE_NAME = "tracker_session"
 AUTH_PATH = "/tracker-auth"
@@ -68,6 +67,10 @@ def _read_user() -> User | None:
     if token is not None:
         with db.session_scope(context.engine()) as session:
             user = users.user_for_token(session, token)
+            if user is not None:
+                # Nearly every page needs the data revision too: read it in this same
+                # short transaction rather than in one of its own (once per run).
+                context.revision_from(session)
         if user is not None:
             st.session_state[_SESSION_KEY] = token
             return user
@@ -76,8 +79,9 @@ def _read_user() -> User | None:
 
 
 def public_view_enabled() -> bool:
-    with db.session_scope(context.engine()) as session:
-        return read_settings(session).public_view
+    """Whether visitors without an account may read the plan (read per data revision:
+    saving the settings bumps it, and the pages shown to visitors need it anyway)."""
+    return data.app_settings().public_view
 
 
 def _navigate(path: str) -> None:

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tracker import db
 from tracker.bootstrap import prepare_database
@@ -61,9 +62,18 @@ def forget(name: str) -> None:
     st.session_state.get(_RUN, {}).pop(name, None)
 
 
+_REVISION = "revision"
+
+
 def _read_revision() -> int:
     with db.session_scope(engine()) as session:
         return current_revision(session)
+
+
+def revision_from(session: Session) -> None:
+    """Read this run's data revision in ``session`` (a transaction the caller opened
+    anyway, e.g. the login check), unless it was already read in this run."""
+    once_per_run(_REVISION, lambda: current_revision(session))
 
 
 def revision() -> int:
@@ -71,7 +81,7 @@ def revision() -> int:
 
     Read once per script run (pages rerun after every save).
     """
-    return once_per_run("revision", _read_revision)
+    return once_per_run(_REVISION, _read_revision)
 
 
 def today() -> date:

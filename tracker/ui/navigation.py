@@ -7,17 +7,42 @@ factories so that a page can link to another (``st.switch_page``).
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from tracker.models import Role, User
 from tracker.services.permissions import Permission, has_permission
+
+# Each page is built once per process: st.Page checks its arguments and records
+# telemetry on every call, and the app's pages never change. Keyed by the page's
+# function too, so a page module reloaded while developing gets a new page. Every
+# use gets a shallow copy, because st.navigation marks the page it returns as the one
+# allowed to run (a flag on the object): sessions running at the same time must not
+# share that flag.
+_BUILT: dict[tuple, st.Page] = {}
+
+
+def _page(render: Callable[[], None], **options: object) -> st.Page:
+    """``st.Page(render, **options)``, built once per process; a copy of it."""
+    key = (render, *sorted(options.items()))
+    built = _BUILT.get(key)
+    if built is None:
+        built = st.Page(render, **options)
+        if get_script_run_ctx() is None:  # outside a script run, st.Page is left unfinished
+            return built
+        # Two sessions may build it at the same time: either one is as good.
+        _BUILT[key] = built
+    return copy.copy(built)
 
 
 def overview_page() -> st.Page:
     """The landing page: where the plan stands, in one screen."""
     from tracker.ui.pages import overview
 
-    return st.Page(
+    return _page(
         overview.render,
         title="Vue d'ensemble",
         icon="🧭",
@@ -29,20 +54,20 @@ def overview_page() -> st.Page:
 def plan_page() -> st.Page:
     from tracker.ui.pages import plan
 
-    return st.Page(plan.render, title="Le plan", icon="🗂️", url_path="plan")
+    return _page(plan.render, title="Le plan", icon="🗂️", url_path="plan")
 
 
 def actions_page() -> st.Page:
     from tracker.ui.pages import actions
 
-    return st.Page(actions.render, title="Actions", icon="📋", url_path="actions")
+    return _page(actions.render, title="Actions", icon="📋", url_path="actions")
 
 
 def action_page() -> st.Page:
     """One action's page; reached from the actions table (?action=ID), not from the menu."""
     from tracker.ui.pages import action
 
-    return st.Page(
+    return _page(
         action.render, title="Fiche action", icon="📄", url_path="action", visibility="hidden"
     )
 
@@ -50,32 +75,32 @@ def action_page() -> st.Page:
 def bulk_page() -> st.Page:
     from tracker.ui.pages import bulk
 
-    return st.Page(bulk.render, title="Mise à jour groupée", icon="🧾", url_path="mise-a-jour")
+    return _page(bulk.render, title="Mise à jour groupée", icon="🧾", url_path="mise-a-jour")
 
 
 def transfer_page() -> st.Page:
     from tracker.ui.pages import transfer
 
-    return st.Page(transfer.render, title="Import / export", icon="📥", url_path="import-export")
+    return _page(transfer.render, title="Import / export", icon="📥", url_path="import-export")
 
 
 def budget_page() -> st.Page:
     from tracker.ui.pages import budget
 
-    return st.Page(budget.render, title="Budget", icon="💶", url_path="budget")
+    return _page(budget.render, title="Budget", icon="💶", url_path="budget")
 
 
 def indicators_page() -> st.Page:
     from tracker.ui.pages import indicators
 
-    return st.Page(indicators.render, title="Indicateurs", icon="📈", url_path="indicateurs")
+    return _page(indicators.render, title="Indicateurs", icon="📈", url_path="indicateurs")
 
 
 def indicator_page() -> st.Page:
     """One indicator's page; reached from the indicators table (?indicator=ID)."""
     from tracker.ui.pages import indicator
 
-    return st.Page(
+    return _page(
         indicator.render,
         title="Fiche indicateur",
         icon="📄",
@@ -87,27 +112,43 @@ def indicator_page() -> st.Page:
 def surveys_page() -> st.Page:
     from tracker.ui.pages import surveys
 
-    return st.Page(surveys.render, title="Enquêtes", icon="🗳️", url_path="enquetes")
+    return _page(surveys.render, title="Enquêtes", icon="🗳️", url_path="enquetes")
 
 
 def reviews_page() -> st.Page:
     from tracker.ui.pages import reviews
 
-    return st.Page(reviews.render, title="Comités de pilotage", icon="🏛️", url_path="comites")
+    return _page(reviews.render, title="Comités de pilotage", icon="🏛️", url_path="comites")
+
+
+def account_page() -> st.Page:
+    from tracker.ui.pages import account
+
+    return _page(account.render, title="Mon compte", icon="👤", url_path="mon-compte")
+
+
+def users_page() -> st.Page:
+    from tracker.ui.pages import users
+
+    return _page(users.render, title="Utilisateurs", icon="👥", url_path="utilisateurs")
+
+
+def settings_page() -> st.Page:
+    from tracker.ui.pages import settings
+
+    return _page(settings.render, title="Réglages", icon="⚙️", url_path="reglages")
 
 
 def login_page(default: bool = False) -> st.Page:
     from tracker.ui import auth
 
-    return st.Page(
+    return _page(
         auth.login_page, title="Connexion", icon="🔑", url_path="connexion", default=default
     )
 
 
 def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[str, list[st.Page]]:
     """The navigation of a user (None: a visitor without an account)."""
-    from tracker.ui.pages import account, settings, users
-
     if user is None:
         if public_view:
             return [overview_page(), plan_page(), action_page(), login_page()]
@@ -119,11 +160,8 @@ def pages_for(user: User | None, *, public_view: bool) -> list[st.Page] | dict[s
         "Le plan": [overview_page(), plan_page(), reviews_page(), transfer_page()],
         "Suivi des actions": follow_up,
         "Indicateurs": [indicators_page(), indicator_page(), surveys_page()],
-        "Compte": [st.Page(account.render, title="Mon compte", icon="👤", url_path="mon-compte")],
+        "Compte": [account_page()],
     }
     if Role(user.role) == Role.ADMIN:
-        pages["Administration"] = [
-            st.Page(users.render, title="Utilisateurs", icon="👥", url_path="utilisateurs"),
-            st.Page(settings.render, title="Réglages", icon="⚙️", url_path="reglages"),
-        ]
+        pages["Administration"] = [users_page(), settings_page()]
     return pages

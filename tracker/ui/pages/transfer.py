@@ -22,9 +22,10 @@ from tracker.services.imports import SHEET_ORDER, ImportReport
 from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data
-from tracker.ui.components import plain
+from tracker.ui.components import lazy_section, plain, saved_message
 
 _PENDING = "import_pending"
+_SAVED = "import_saved"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -92,8 +93,18 @@ def _show_report(report: ImportReport, ignored: dict[str, list[str]], sheets: li
                 plain(f"• {change}")
 
 
-def _import_section(user: User, plan_id: int | None) -> None:
-    st.header("Importer")
+def _import_section(user: User) -> None:
+    # Built only once opened: most visits only download. Closing it forgets a check
+    # not applied (its files are no longer in the uploader).
+    box = lazy_section("Importer un fichier", "transfer_import_open")
+    if box is None:
+        st.session_state.pop(_PENDING, None)
+        return
+    with box:
+        _import_form(user)
+
+
+def _import_form(user: User) -> None:
     st.caption(
         "Un classeur .xlsx au format du modèle, ou un fichier CSV par feuille (séparateur « ; » "
         "ou « , », UTF-8 ou Windows-1252), nommé d'après sa feuille (Actions.csv, Budget.csv…). "
@@ -164,23 +175,24 @@ def _import_section(user: User, plan_id: int | None) -> None:
             progress.empty()
             st.error(str(exc))
             return
-        progress.progress(100, text="Import enregistré.")
         st.session_state.pop(_PENDING, None)
-        st.success(
+        st.session_state[_SAVED] = (
             f"Import enregistré : {report.total_changes} élément(s) créé(s) ou modifié(s)."
             " Toutes les modifications sont dans l'historique."
         )
+        st.rerun()  # the exports above and the plan chooser show the imported plan
 
 
 def render() -> None:
     st.title("Import / export")
     plan_id = context.selected_plan_id()
+    saved_message(_SAVED)
     st.header("Exporter")
-    cols = st.columns(2)
+    buttons = st.container(horizontal=True)  # one block, where columns are three
     url, rev, today = get_settings().database_url, context.revision(), context.today()
     name = next((n for i, n, _example in context.plan_choices() if i == plan_id), "")
     if plan_id is not None:
-        cols[0].download_button(
+        buttons.download_button(
             "Télécharger le plan (.xlsx)",
             lambda: _export(url, plan_id, rev),
             file_name="plan.xlsx",
@@ -188,7 +200,7 @@ def render() -> None:
             key="export_plan",
             help=f"Le plan « {name} » au format du modèle d'import.",
         )
-    cols[1].download_button(
+    buttons.download_button(
         "Télécharger le modèle vide (.xlsx)",
         _empty_template(),
         file_name="modele-plan.xlsx",
@@ -212,4 +224,4 @@ def render() -> None:
         )
     user = auth.current_user()
     if has_permission(user, Permission.EDIT_PLAN):
-        _import_section(user, plan_id)
+        _import_section(user)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
 from tracker import db, strings
 from tracker.errors import TrackerError
@@ -11,19 +15,32 @@ from tracker.models import Role, User
 from tracker.services import users
 from tracker.settings import get_settings
 from tracker.ui import auth, context
+from tracker.ui.components import Table, arrow_table, lazy_section, saved_message
 
 ROLES = list(Role)
+_SAVED = "users_saved"
+_COLUMNS = [
+    "Identifiant",
+    "Nom",
+    "Adresse électronique",
+    "Rôle",
+    "Actif",
+    "Actions pilotées",
+    "Connexion",
+]
 
 
-def _run(label: str, operation) -> None:  # noqa: ANN001
-    """Run one write in one transaction; show the French error or a confirmation."""
+def _run(done: str, operation: Callable[[Session], object]) -> None:
+    """Run one write in one transaction; show the French error, or rerun the page so
+    the accounts table shows the change, with ``done`` above it."""
     try:
         with db.session_scope(context.engine(), write=True) as session:
             operation(session)
     except TrackerError as exc:
         st.error(str(exc))
-    else:
-        st.success(label)
+        return
+    st.session_state[_SAVED] = done
+    st.rerun()
 
 
 # Read once per data change (linking a pilot or archiving an action bumps the
@@ -36,41 +53,35 @@ def _plan_actions(url: str, plan_id: int, rev: int) -> tuple[users.PlanAction, .
         return tuple(users.plan_actions(session, plan_id))
 
 
-def _users_table(accounts: list[User], piloted: dict[int, list[str]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "Identifiant": u.login,
-                "Nom": u.display_name,
-                "Adresse électronique": u.email or "",
-                "Rôle": strings.ROLE_LABELS[Role(u.role)],
-                "Actif": "Oui" if u.active else "Non",
-                "Actions pilotées": ", ".join(piloted.get(u.id, [])),
-                "Connexion": "Mot de passe" if u.password_hash else "Compte de la collectivité",
-            }
-            for u in accounts
-        ]
-    )
+# Keyed by the table's own cells, so it is never stale and needs no clearing: what
+# each run saves is building the DataFrame and converting it to Arrow (milliseconds).
+@functools.lru_cache(maxsize=8)
+def _table(rows: tuple[tuple[str, ...], ...]) -> Table:
+    return arrow_table(pd.DataFrame(rows, columns=_COLUMNS))
 
 
-def render() -> None:
-    admin = auth.current_user()
-    st.title("Utilisateurs")
-    plan_id = context.selected_plan_id()
-    with db.session_scope(context.engine()) as session:
-        accounts = users.list_users(session, admin)
-    actions = (
-        _plan_actions(get_settings().database_url, plan_id, context.revision())
-        if plan_id is not None
-        else ()
-    )
+def _accounts_table(accounts: list[User], actions: tuple[users.PlanAction, ...]) -> Table:
     piloted: dict[int, list[str]] = {}
     for action in actions:
         if action.pilot_user_id is not None:
             piloted.setdefault(action.pilot_user_id, []).append(action.code)
-    st.dataframe(_users_table(accounts, piloted), hide_index=True, key="users_table")
+    return _table(
+        tuple(
+            (
+                u.login,
+                u.display_name,
+                u.email or "",
+                strings.ROLE_LABELS[Role(u.role)],
+                "Oui" if u.active else "Non",
+                ", ".join(piloted.get(u.id, [])),
+                "Mot de passe" if u.password_hash else "Compte de la collectivité",
+            )
+            for u in accounts
+        )
+    )
 
-    st.header("Créer un compte")
+
+def _create_form(admin: User) -> None:
     with st.form("create_user", clear_on_submit=True):
         cols = st.columns(2)
         login = cols[0].text_input("Identifiant")
@@ -108,9 +119,10 @@ def render() -> None:
             ),
         )
 
-    st.header("Modifier un compte")
-    if not accounts:
-        return
+
+def _edit_forms(
+    admin: User, accounts: list[User], actions: tuple[users.PlanAction, ...], plan_id: int | None
+) -> None:
     by_id = {u.id: u for u in accounts}
     user_id = st.selectbox(
         "Compte",
@@ -162,3 +174,25 @@ def render() -> None:
                     "Actions pilotées enregistrées.",
                     lambda s: users.link_pilot_actions(s, admin, target.id, plan_id, chosen),
                 )
+
+
+def render() -> None:
+    admin = auth.current_user()
+    st.title("Utilisateurs")
+    plan_id = context.selected_plan_id()
+    with db.session_scope(context.engine()) as session:
+        accounts = users.list_users(session, admin)
+    actions = (
+        _plan_actions(get_settings().database_url, plan_id, context.revision())
+        if plan_id is not None
+        else ()
+    )
+    saved_message(_SAVED)
+    st.dataframe(_accounts_table(accounts, actions), hide_index=True, key="users_table")
+    # The forms are built only once opened: most visits read the table.
+    if (box := lazy_section("Créer un compte", "users_create_open")) is not None:
+        with box:
+            _create_form(admin)
+    if accounts and (box := lazy_section("Modifier un compte", "users_edit_open")) is not None:
+        with box:
+            _edit_forms(admin, accounts, actions, plan_id)
