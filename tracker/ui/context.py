@@ -27,10 +27,20 @@ def _ready_engine(url: str) -> Engine:
     return engine
 
 
+# The engines already prepared, by URL: engine() is asked for several times per run,
+# and a plain lookup costs nothing next to a cached call (its arguments hashed).
+_READY: dict[str, Engine] = {}
+
+
 def engine() -> Engine:
     """The engine of the configured database, upgraded and initialised once per process."""
+    url = get_settings().database_url
+    ready = _READY.get(url)
+    if ready is not None:
+        return ready
     try:
-        return _ready_engine(get_settings().database_url)
+        ready = _READY[url] = _ready_engine(url)
+        return ready
     except TrackerError as exc:
         st.error(f"La base de données n'est pas disponible. {exc}")
         st.stop()
