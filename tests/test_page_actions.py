@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import APP, open_page, open_sections, run_app
+from tests.pages import APP, html_tables, open_page, open_sections, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan
@@ -180,7 +181,7 @@ def test_action_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine):
     assert {m.label: m.value for m in at.metric}["Statut"] == strings.status_label("bloque")
     history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
     assert any("Statut : En cours → Bloqué" in c for c in history["Changement"])
-    assert any("Prestataire défaillant." in t.value for t in at.text)
+    assert "Prestataire défaillant." in set(_notes_table(at)["Note"])
 
 
 def test_editor_saves_status_and_progress_from_the_form(app_engine):
@@ -197,7 +198,7 @@ def test_editor_saves_status_and_progress_from_the_form(app_engine):
     history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
     assert any("Statut : En cours → Bloqué" in c for c in history["Changement"])
     assert any("Avancement : 85 % → 60 %" in c for c in history["Changement"])
-    assert any("Prestataire défaillant." in t.value for t in at.text)
+    assert "Prestataire défaillant." in set(_notes_table(at)["Note"])
 
 
 def test_done_needs_a_confirmation_and_prefills_today(app_engine):
@@ -310,15 +311,39 @@ def test_editor_links_a_pilot_account_from_the_update_form(app_engine):
     assert (saved.progress, saved.pilot_user_id) == (50, pilot.id)
 
 
+def _notes_table(at) -> pd.DataFrame:
+    """The action's notes, as shown (one HTML table, most recent first)."""
+    return next(t for t in html_tables(at) if list(t.columns) == ["Date", "Auteur", "Note"])
+
+
 def test_adding_a_note_from_the_action_page(app_engine):
     editor = add_user(app_engine, "editor")
     at, action = _action_page(app_engine, session_token(app_engine, editor), "3.3")
+    assert not [t for t in at.text_area if t.label == "Nouvelle note"]  # until opened
+    at = open_sections(at, f"action_{action.id}_note_open")
     next(t for t in at.text_area if t.label == "Nouvelle note").input("Bilan présenté au comité.")
     next(b for b in at.button if b.label == "Ajouter la note").click()
     at = run_app(at=at)
     with db.session_scope(app_engine) as session:
         notes = session.exec(select(Note.text).where(Note.action_id == action.id)).all()
     assert notes == ["Bilan présenté au comité."]
+    shown = _notes_table(at)
+    assert (
+        shown.iloc[0]["Note"] == "Bilan présenté au comité." and shown.iloc[0]["Auteur"] == "editor"
+    )
+
+
+def test_notes_typed_with_markup_are_shown_as_typed(app_engine):
+    editor = add_user(app_engine, "editor")
+    at, action = _action_page(app_engine, session_token(app_engine, editor), "3.3")
+    typed = "<b>gras</b> **étoiles** -- [lien](http://exemple.org)"
+    with db.session_scope(app_engine, write=True) as session:
+        action_service.add_note(session, editor, action.id, typed)
+    at = run_app(at=at)
+    assert _notes_table(at).iloc[0]["Note"] == typed  # the parsed text: escaped, not markup
+    assert "&lt;b&gt;gras&lt;/b&gt;" in next(
+        h.proto.body for h in at.get("html") if "Auteur" in h.proto.body
+    )
 
 
 # --------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def test_editor_updates_an_action_and_sees_it_in_table_chart_and_history(seeded_
     assert "Statut : En cours → Bloqué" in history
     assert "Avancement : 95 % → 10 %" in history
     # The note is shown exactly as typed, as text: nothing injected, nothing run.
-    page.locator("span").get_by_text(HOSTILE_NOTE, exact=True).first.wait_for(timeout=30_000)
+    page.locator("td").get_by_text(HOSTILE_NOTE, exact=True).first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stMain'] img[src='x']").count() == 0
     save_artifact(page, "action.png")
 

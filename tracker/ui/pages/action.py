@@ -29,6 +29,7 @@ from tracker.ui.components import (
     plain,
     saved_message,
 )
+from tracker.ui.tables import table_block
 
 _EDITOR_ONLY = (
     "title",
@@ -345,10 +346,11 @@ def _milestones(user: User | None, detail: ActionDetail, view: ActionView, edita
                 st.rerun()
 
 
-def _notes(user: User | None, detail: ActionDetail, can_note: bool) -> None:
+def _notes(user: User | None, detail: ActionDetail, view: ActionView, can_note: bool) -> None:
     st.header("Notes")
-    if can_note:
-        with st.form(_key(detail.action.id, "note_form"), clear_on_submit=True):
+    key = _key(detail.action.id, "note_open")
+    if can_note and (box := lazy_section("Ajouter une note", key)) is not None:
+        with box, st.form(_key(detail.action.id, "note_form"), clear_on_submit=True):
             text = st.text_area("Nouvelle note", max_chars=action_service.MAX_NOTE_LENGTH)
             if st.form_submit_button("Ajouter la note"):
                 try:
@@ -359,13 +361,25 @@ def _notes(user: User | None, detail: ActionDetail, can_note: bool) -> None:
                 else:
                     st.session_state["action_saved"] = "Note ajoutée."
                     st.rerun()
-    if not detail.notes:
+    if view.notes is None:
         st.info("Aucune note.")
-    for note in detail.notes:
-        with st.container(border=True):
-            st.caption(f"{format_datetime(note.created_at)}")
-            plain(f"{note.author} :")
-            plain(note.text)
+    else:
+        # One table (text typed by users, escaped) rather than a block of elements per
+        # note: an action may carry dozens of notes, all sent on every run.
+        st.html(view.notes)
+
+
+def _notes_html(detail: ActionDetail) -> str | None:
+    if not detail.notes:
+        return None
+    frame = pd.DataFrame(
+        {
+            "Date": [format_datetime(n.created_at) for n in detail.notes],
+            "Auteur": [n.author for n in detail.notes],
+            "Note": [n.text for n in detail.notes],
+        }
+    )
+    return table_block(frame, caption="Notes de l'action, les plus récentes d'abord")
 
 
 def _budget(view: ActionView) -> None:
@@ -528,6 +542,7 @@ class ActionView:
     indicators: Table | None
     indicator_links: tuple[tuple[int, str], ...]  # (id, code)
     history: Table | None
+    notes: str | None  # the notes, most recent first, as one escaped HTML table
 
 
 # Shared by every session without a copy (st.cache_resource; nothing mutates it):
@@ -560,6 +575,7 @@ def _view(url: str, action_id: int, rev: int, at: date, _detail: ActionDetail) -
         indicators=shown(indicators),
         indicator_links=tuple((r.id, r.code) for r in linked),
         history=shown(history),
+        notes=_notes_html(_detail),
     )
 
 
@@ -626,7 +642,7 @@ def render() -> None:
     elif user is not None and Role(user.role) == Role.PILOT and not a.archived:
         st.info("Cette action n'est pas liée à votre compte : vous pouvez la consulter.")
     _milestones(user, detail, view, editable)
-    _notes(user, detail, editable and has_permission(user, Permission.ADD_NOTE))
+    _notes(user, detail, view, editable and has_permission(user, Permission.ADD_NOTE))
     _budget(view)
     _indicators(view)
     _history(view)
