@@ -9,14 +9,17 @@ one process (for ``--pdb``, or to read a single test's output more easily).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import SQLModel
 
 from tracker import db
 from tracker.io.example import load_example
@@ -46,9 +49,11 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 # Test files whose module-scoped fixture is expensive (the committee's PDF report, an
-# app database prepared as on first start): under pytest-xdist their tests go to one
-# worker, so the fixture is built once. Only a matter of time, never of correctness.
+# app database prepared as on first start, the generated demonstration databases):
+# under pytest-xdist their tests go to one worker, so the fixture is built once. Only
+# a matter of time, never of correctness.
 SHARED_SETUP_MODULES = {
+    "tests/test_generate.py",
     "tests/test_report.py",
     "tests/test_page_overview.py",
     "tests/test_page_indicators.py",
@@ -137,11 +142,30 @@ def postgres_engine() -> Iterator[Engine]:
 
 
 def truncate_all(engine: Engine) -> None:
-    tables = [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"]
+    """Empty every table (but alembic_version) and restart every id sequence.
+
+    DELETE, children first, rather than TRUNCATE: on tables of a few hundred rows it
+    is several times faster (TRUNCATE makes new files for each table and index), and
+    it runs before each PostgreSQL test. TRUNCATE ... CASCADE remains for a table the
+    models do not know (which should not exist: see tests/test_schema.py).
+    """
+    tables = {t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"}
+    children_first = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-        )
+        if tables <= set(children_first):
+            for table in children_first:
+                if table in tables:
+                    conn.exec_driver_sql(f'DELETE FROM "{table}"')
+            conn.execute(
+                sa.text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass,"
+                    " start_value, false) FROM pg_sequences WHERE schemaname = current_schema()"
+                )
+            )
+        else:
+            conn.exec_driver_sql(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -187,19 +211,92 @@ def sqlite_example_template(
     return path, plan_id
 
 
+# The schema where the PostgreSQL example's rows are kept (see postgres_example_copy):
+# outside the tested schema, which tests/test_schema.py compares with the models.
+EXAMPLE_COPY_SCHEMA = "example_copy"
+
+
+@dataclass(frozen=True)
+class ExampleCopy:
+    """The example plan as loaded once on PostgreSQL: its rows (in EXAMPLE_COPY_SCHEMA)
+    and where each id sequence stood afterwards."""
+
+    plan_id: int
+    columns: dict[str, list[str]]  # table -> its columns, parents before children
+    sequences: dict[str, int]  # sequence -> its last value
+
+
+@pytest.fixture(scope="session")
+def postgres_example_copy(postgres_engine: Engine) -> ExampleCopy:
+    """The example plan loaded once per run (per worker) on PostgreSQL, its rows kept
+    in a schema of their own: a test copies them back, much faster than loading it."""
+    truncate_all(postgres_engine)
+    with db.session_scope(postgres_engine, write=True) as session:
+        plan_id = load_example(session).id
+    inspector = sa.inspect(postgres_engine)
+    rows = count_rows(postgres_engine)
+    columns = {
+        table.name: [c["name"] for c in inspector.get_columns(table.name)]
+        for table in SQLModel.metadata.sorted_tables
+        if rows.get(table.name)
+    }
+    with postgres_engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {EXAMPLE_COPY_SCHEMA} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {EXAMPLE_COPY_SCHEMA}")
+        for table in columns:
+            conn.exec_driver_sql(f'CREATE TABLE {EXAMPLE_COPY_SCHEMA}."{table}" AS TABLE "{table}"')
+        sequences = dict(
+            conn.exec_driver_sql(
+                "SELECT sequencename, last_value FROM pg_sequences"
+                " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            ).all()
+        )
+    truncate_all(postgres_engine)
+    return ExampleCopy(plan_id, columns, sequences)
+
+
+def _copy_example_back(engine: Engine, copy: ExampleCopy) -> None:
+    with engine.begin() as conn:
+        for table, columns in copy.columns.items():
+            names = ", ".join(f'"{c}"' for c in columns)
+            kept = f'{EXAMPLE_COPY_SCHEMA}."{table}"'
+            conn.exec_driver_sql(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {kept}')
+        for sequence, last_value in copy.sequences.items():
+            conn.execute(
+                sa.text("SELECT setval(CAST(:sequence AS regclass), :last_value)"),
+                {"sequence": f'"{sequence}"', "last_value": last_value},
+            )
+
+
+def _has_rows(engine: Engine) -> bool:
+    """Whether any table but alembic_version has a row (in one query)."""
+    tables = [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"]
+    if not tables:
+        return False
+    with engine.connect() as conn:
+        found = " OR ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables)
+        return bool(conn.exec_driver_sql(f"SELECT {found}").scalar_one())
+
+
 @pytest.fixture
 def example_plan(engine: Engine, request: pytest.FixtureRequest) -> Plan:
     """The shipped example plan, loaded in the test database.
 
-    On SQLite the test's (still empty) file is replaced by a copy of a file where
-    the example was loaded once: the same rows, without loading it for every test.
+    The test's (still empty) database gets a copy of the rows of the example loaded
+    once per run: the same rows and ids, without loading it for every test. On
+    SQLite the file is replaced by a copy of a file where the example was loaded; on
+    PostgreSQL the rows are copied back from another schema.
     """
-    path = db.sqlite_path(engine)
-    written = any(n for table, n in count_rows(engine).items() if table != "alembic_version")
-    if path is None or written:
-        # PostgreSQL, or a test that wrote before asking for the example: load it.
+    if _has_rows(engine):
+        # A test that wrote before asking for the example: load it.
         with db.session_scope(engine, write=True) as session:
             return load_example(session)
+    path = db.sqlite_path(engine)
+    if path is None:
+        copy = request.getfixturevalue("postgres_example_copy")
+        _copy_example_back(engine, copy)
+        with db.session_scope(engine) as session:
+            return session.get(Plan, copy.plan_id)
     template, plan_id = request.getfixturevalue("sqlite_example_template")
     engine.dispose()
     for suffix in ("-wal", "-shm"):
@@ -229,18 +326,26 @@ def count_rows(engine: Engine) -> dict[str, int]:
 TEST_PASSWORD = "mot-de-passe-de-test"  # noqa: S105 - a test account's password
 
 
+@functools.cache
+def hashed_test_password() -> str:
+    """TEST_PASSWORD's Argon2 hash, made once per process by the app's own hasher.
+
+    Argon2 is slow on purpose (a tenth of a second a hash or more, several times that
+    on a busy machine), and the accounts made for tests all share this password:
+    hashing it again for each one cost seconds per run. Hashing and verifying
+    passwords are tested in tests/test_users.py; logins still verify this real hash.
+    """
+    return users.hash_password(TEST_PASSWORD)
+
+
 def add_user(engine: Engine, role: str, login: str | None = None, **fields) -> User:
-    """Create an account directly (the first admin if none exists yet)."""
+    """Create an account directly, with TEST_PASSWORD as its password (a real Argon2
+    hash of it, see hashed_test_password)."""
     with db.session_scope(engine, write=True) as session:
         admin = users.system_actor("tests")
-        return users.create_user(
-            session,
-            admin,
-            login=login or role,
-            role=role,
-            password=TEST_PASSWORD,
-            **fields,
-        )
+        user = users.create_user(session, admin, login=login or role, role=role, **fields)
+        user.password_hash = hashed_test_password()
+        return user
 
 
 def session_token(engine: Engine, user: User) -> str:

@@ -25,8 +25,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -139,22 +138,149 @@ def run_together(*workers: Callable[[], object]) -> list[object]:
     return results
 
 
-@contextmanager
-def pause_after(engine: Engine, wanted: Callable[[str], bool], seconds: float) -> Iterator[set]:
-    """Threads added to the yielded set pause once, after their first statement ``wanted``."""
-    threads: set[int] = set()
+# How often a paused save looks whether the others let it go on: short, since on
+# PostgreSQL a look is one query on an idle connection.
+LOOK_EVERY = 0.005
+# A pause never lasts longer than this (the save then goes on, as if let go): only
+# reached if a save neither ends nor waits for a lock, which no test expects.
+LONGEST_PAUSE = 60.0
 
-    def listener(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
-        me = threading.get_ident()
-        if me in threads and wanted(statement):
-            threads.discard(me)
-            time.sleep(seconds)
 
-    event.listen(engine, "after_cursor_execute", listener)
-    try:
-        yield threads
-    finally:
-        event.remove(engine, "after_cursor_execute", listener)
+class Race:
+    """Saves run at once in threads, some pausing once after a given statement.
+
+    A paused save goes on as soon as each other save has ended, paused too, or waits
+    for a lock another transaction holds: there is no fixed sleep, and the pause lasts
+    as long as the race needs however slow the machine is. Waiting for a lock is seen
+    on PostgreSQL from ``pg_blocking_pids`` (the connection the thread last used is
+    blocked by another), and on SQLite from tracker.db's lock of the file's writers,
+    which a write transaction holds from its start to its end (a second writer of this
+    process waits there, see ``WatchedWriterLock``).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.state = threading.Condition()
+        self.thread = threading.local()  # .n: the worker this thread runs
+        self.count = 0
+        self.ended: set[int] = set()
+        self.paused: set[int] = set()
+        self.waiting: set[int] = set()  # SQLite: waiting for the writers' lock
+        self.backend_pids: dict[int, int] = {}  # PostgreSQL: each worker's last connection
+        self.monitor = None  # PostgreSQL: a connection of its own, to look at the locks
+
+    def run(
+        self,
+        *workers: Callable[[], object],
+        pauses: dict[int, Callable[[str], bool]] | None = None,
+    ) -> list[object]:
+        """Run each worker in its own thread; worker ``n`` pauses once, after its first
+        statement ``pauses[n]`` matches. Each one's result or the exception it raised."""
+        pausing = dict(pauses or {})
+        self.count = len(workers)
+
+        def before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
+            n = getattr(self.thread, "n", None)
+            if n is not None:
+                self.backend_pids[n] = cursor.connection.info.backend_pid
+
+        def after(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
+            n = getattr(self.thread, "n", None)
+            wanted = pausing.get(n)
+            if wanted is not None and wanted(statement):
+                del pausing[n]
+                self.pause(n)
+
+        def taking_part(n: int, work: Callable[[], object]) -> Callable[[], object]:
+            def run() -> object:
+                self.thread.n = n
+                try:
+                    return work()
+                finally:
+                    with self.state:
+                        self.ended.add(n)
+                        self.state.notify_all()
+
+            return run
+
+        with pytest.MonkeyPatch.context() as patch:
+            if self.postgres:
+                event.listen(self.engine, "before_cursor_execute", before)
+            else:
+                path = db.sqlite_path(self.engine).resolve()
+                patch.setitem(db._sqlite_writers, path, WatchedWriterLock(self))
+            event.listen(self.engine, "after_cursor_execute", after)
+            try:
+                return run_together(*(taking_part(n, w) for n, w in enumerate(workers)))
+            finally:
+                event.remove(self.engine, "after_cursor_execute", after)
+                if self.postgres:
+                    event.remove(self.engine, "before_cursor_execute", before)
+                if self.monitor is not None:
+                    self.monitor.close()
+
+    def pause(self, n: int) -> None:
+        """Worker ``n`` waits here until every other one has ended, paused or waits for
+        a lock."""
+        deadline = time.monotonic() + LONGEST_PAUSE
+        with self.state:
+            self.paused.add(n)
+            self.state.notify_all()
+            while time.monotonic() < deadline and not all(
+                other in self.ended or other in self.paused or self.waits_for_a_lock(other)
+                for other in range(self.count)
+                if other != n
+            ):
+                self.state.wait(LOOK_EVERY)
+
+    def waits_for_a_lock(self, n: int) -> bool:
+        if not self.postgres:
+            return n in self.waiting
+        pid = self.backend_pids.get(n)
+        if pid is None:
+            return False
+        if self.monitor is None:
+            # A DBAPI connection: its queries go through no listener of the engine.
+            self.monitor = self.engine.raw_connection()
+        cursor = self.monitor.cursor()
+        try:
+            cursor.execute("SELECT cardinality(pg_blocking_pids(%s::int)) > 0", (pid,))
+            (blocked,) = cursor.fetchone()
+        finally:
+            cursor.close()
+            self.monitor.rollback()
+        return blocked
+
+    def waits_for_the_writers_lock(self, waiting: bool) -> None:
+        n = getattr(self.thread, "n", None)
+        if n is None:
+            return
+        with self.state:
+            (self.waiting.add if waiting else self.waiting.discard)(n)
+            self.state.notify_all()
+
+
+class WatchedWriterLock:
+    """Stands in for tracker.db's lock of a SQLite file's writers (``session_scope``
+    with ``write=True`` holds it for the whole transaction), and tells the race when one
+    of its threads has to wait for it."""
+
+    def __init__(self, race: Race) -> None:
+        self.lock = threading.RLock()
+        self.race = race
+
+    def __enter__(self) -> None:
+        if self.lock.acquire(blocking=False):
+            return
+        self.race.waits_for_the_writers_lock(True)
+        try:
+            self.lock.acquire()
+        finally:
+            self.race.waits_for_the_writers_lock(False)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
 
 
 def reads_one_action(statement: str) -> bool:
@@ -176,16 +302,15 @@ def test_two_saves_from_the_same_version_one_is_refused_as_a_conflict(
 ) -> None:
     first, second = editors(engine, 2)
     action = entered_actions(engine, example_plan)[0]
-    with pause_after(engine, reads_one_action, 0.5) as paused:
 
-        def by(editor: User, progress: int) -> Callable[[], Action]:
-            def work() -> Action:
-                paused.add(threading.get_ident())
-                return save(engine, editor, action.id, action.version, progress=progress)
+    def by(editor: User, progress: int) -> Callable[[], Action]:
+        return lambda: save(engine, editor, action.id, action.version, progress=progress)
 
-            return work
-
-        results = run_together(by(first, 11), by(second, 22))
+    # Each one pauses after reading the action, until the other has read it too (or
+    # waits for the first one's lock, or is done).
+    results = Race(engine).run(
+        by(first, 11), by(second, 22), pauses={0: reads_one_action, 1: reads_one_action}
+    )
 
     assert sorted(type(r).__name__ for r in results) == ["Action", "ConflictError"]
     winner = 11 if isinstance(results[0], Action) else 22
@@ -211,7 +336,6 @@ def test_a_bulk_save_and_a_single_save_at_once_do_not_deadlock(
     started = threading.Event()
 
     def bulk() -> int:
-        paused.add(threading.get_ident())
         with db.session_scope(engine, write=True) as session:
             rows = [
                 BulkRow(one.id, one.version, progress=41),
@@ -229,8 +353,8 @@ def test_a_bulk_save_and_a_single_save_at_once_do_not_deadlock(
             return True
         return False
 
-    with pause_after(engine, revision_written, 0.5) as paused:
-        results = run_together(bulk, single)
+    # The bulk save pauses until the single one is done or waits for a lock it holds.
+    results = Race(engine).run(bulk, single, pauses={0: revision_written})
 
     assert results[0] == 2
     assert isinstance(results[1], ConflictError), results[1]
@@ -367,24 +491,22 @@ def one_during_the_other(
     second: Callable[[], object],
     *,
     first_pauses_after: Callable[[str], bool],
-    seconds: float = 1.0,
 ) -> list[object]:
     """Run ``first`` until its first statement ``first_pauses_after`` matches; let it
-    wait there while ``second`` runs from start to end (or ``seconds``, when
-    ``second`` waits for ``first``), then let ``first`` end. Returns what each
-    returned or raised, ``first``'s first."""
-    paused, second_done = threading.Event(), threading.Event()
-    first_thread: set[int] = set()
+    wait there while ``second`` runs from start to end (or until ``second`` waits for a
+    lock ``first`` holds), then let ``first`` end. Returns what each returned or
+    raised, ``first``'s first."""
+    paused = threading.Event()
     reached: list[str] = []
 
-    def listener(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
-        if threading.get_ident() in first_thread and not reached and first_pauses_after(statement):
-            reached.append(statement)
-            paused.set()
-            second_done.wait(seconds)
+    def first_stops_here(statement: str) -> bool:
+        if not first_pauses_after(statement):
+            return False
+        reached.append(statement)
+        paused.set()
+        return True
 
     def run_first() -> object:
-        first_thread.add(threading.get_ident())
         try:
             return first()
         finally:
@@ -392,16 +514,9 @@ def one_during_the_other(
 
     def run_second() -> object:
         paused.wait(timeout=60)
-        try:
-            return second()
-        finally:
-            second_done.set()
+        return second()
 
-    event.listen(engine, "after_cursor_execute", listener)
-    try:
-        results = run_together(run_first, run_second)
-    finally:
-        event.remove(engine, "after_cursor_execute", listener)
+    results = Race(engine).run(run_first, run_second, pauses={0: first_stops_here})
     assert reached, f"le premier enregistrement n'a jamais fait la lecture attendue : {results}"
     return results
 
