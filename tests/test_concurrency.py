@@ -60,6 +60,7 @@ from tracker.models import (
     Review,
     ReviewStatus,
     Role,
+    SurveyWave,
     User,
     Weather,
 )
@@ -961,6 +962,39 @@ def test_two_accounts_created_at_once_with_one_email_the_second_is_refused(
         lambda s: s.exec(select(User.login).where(User.email == "accueil@example.org")).all(),
     )
     assert owners == ["premier"]
+
+
+def test_two_waves_named_alike_at_once_the_second_is_refused_in_french(
+    engine: Engine, example_plan: Plan
+) -> None:
+    # The name check reads the plan's waves; the new one is not there yet. The names
+    # differ only in case and spaces: the database's unique key would let both in.
+    end = date(2025, 6, 30)
+
+    def create(name: str) -> Callable[[], object]:
+        return writing(
+            engine, lambda s: create_wave(s, SYSTEM, example_plan.id, WaveInput(name, None, end))
+        )
+
+    results = one_during_the_other(
+        engine,
+        create("Enquête usages 2025"),
+        create("enquête  USAGES 2025"),
+        first_pauses_after=reads_the("survey_wave", "plan_id"),
+    )
+
+    assert isinstance(results[0], SurveyWave), results[0]
+    assert isinstance(results[1], ValidationError), results[1]
+    assert "Une vague s'appelle déjà « Enquête usages 2025 » dans ce plan." in str(results[1])
+    names = reading(
+        engine,
+        lambda s: s.exec(
+            select(SurveyWave.name).where(
+                SurveyWave.plan_id == example_plan.id, SurveyWave.fieldwork_end == end
+            )
+        ).all(),
+    )
+    assert names == ["Enquête usages 2025"]
 
 
 def test_a_login_code_exchanged_twice_at_once_opens_one_session(engine: Engine) -> None:
