@@ -1,4 +1,5 @@
-"""What every benchmark shares: servers on loopback, Chromium, medians and the result table.
+"""What every benchmark shares: servers on loopback, Chromium, medians, the result table
+and the command line.
 
 Every benchmark prints rows of (figure, value, baseline, ratio, target), where the
 baseline is measured in the same run, interleaved with the figure it is compared to.
@@ -6,6 +7,7 @@ baseline is measured in the same run, interleaved with the figure it is compared
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -16,9 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -87,6 +94,40 @@ def print_table(title: str, rows: list[Row]) -> str:
     return text
 
 
+PG_URL_HELP = "base PostgreSQL (VIDÉE) ; défaut : TEST_DATABASE_URL"
+
+
+def run_cli(
+    doc: str,
+    title: Callable[[argparse.Namespace], str],
+    measure: Callable[[argparse.Namespace], list[Row]],
+    *,
+    scales: Iterable[str] = ("full", "smoke"),
+    scale: str = "smoke",
+    runs: int | None = 1,
+    runs_help: str | None = None,
+    pg_url: bool = False,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """A benchmark's command line: ``--scale``, ``--runs`` (``runs``: its default),
+    ``--pg-url`` if ``pg_url`` (read into ``args.pg_url``, TEST_DATABASE_URL by default),
+    the script's own ``options``; then its table, ``title(args)`` over ``measure(args)``."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", choices=sorted(scales), default=scale)
+    parser.add_argument("--runs", type=int, default=runs, help=runs_help)
+    if pg_url:
+        parser.add_argument("--pg-url", help=PG_URL_HELP)
+    if options is not None:
+        options(parser)
+    args = parser.parse_args()
+    if pg_url:
+        args.pg_url = pg_url_from(args.pg_url)
+    print_table(title(args), measure(args))
+    return 0
+
+
 def pg_url_from(arg: str | None) -> str | None:
     """The PostgreSQL URL to measure on: ``--pg-url``, else TEST_DATABASE_URL, else None."""
     from tracker.settings import normalise_database_url  # noqa: PLC0415
@@ -106,10 +147,28 @@ def on_both_backends(
     return [*rows, Row("PostgreSQL : non mesuré (ni --pg-url ni TEST_DATABASE_URL)", None, "")]  # type: ignore[arg-type]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def prepared_engine(url: str) -> Engine:
+    """The database at ``url`` prepared as on the app's first start (schema and example
+    plan); on PostgreSQL, the schema is dropped first (the database is EMPTIED)."""
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+
+    engine = db.make_engine(url)
+    if not db.is_sqlite(engine):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    prepare_database(engine)
+    return engine
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports (all held open while drawn)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def temp_database() -> tuple[str, dict[str, str]]:
@@ -122,11 +181,8 @@ def temp_database() -> tuple[str, dict[str, str]]:
     return folder, env
 
 
-@contextlib.contextmanager
-def streamlit_server(script: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``streamlit run script`` on a free loopback port; yields (process, url); stops it."""
-    port = free_port()
-    process = subprocess.Popen(
+def _streamlit(script: str, env: dict[str, str], port: int) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -149,24 +205,90 @@ def streamlit_server(script: str, env: dict[str, str]) -> Iterator[tuple[subproc
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise SystemExit(f"Le serveur Streamlit ({script}) s'est arrêté.") from None
-                time.sleep(0.1)
-        else:
-            raise SystemExit(f"Le serveur Streamlit ({script}) n'a pas démarré.")
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+
+
+def _wait_listening(process: subprocess.Popen, script: str, port: int) -> None:
+    for _ in range(300):
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"Le serveur Streamlit ({script}) s'est arrêté.") from None
+            time.sleep(0.1)
+    raise SystemExit(f"Le serveur Streamlit ({script}) n'a pas démarré.")
+
+
+@contextlib.contextmanager
+def streamlit_servers(
+    apps: list[tuple[str, dict[str, str]]],
+) -> Iterator[list[tuple[subprocess.Popen, str]]]:
+    """``streamlit run script`` for each (script, environment) of ``apps``, all started at
+    once, each on a free loopback port; yields their (process, url); stops them."""
+    ports = free_ports(len(apps))
+    processes: list[subprocess.Popen] = []
+    try:
+        for (script, env), port in zip(apps, ports, strict=True):
+            processes.append(_streamlit(script, env, port))
+        for process, (script, _env), port in zip(processes, apps, ports, strict=True):
+            _wait_listening(process, script, port)
+        yield [
+            (process, f"http://127.0.0.1:{port}")
+            for process, port in zip(processes, ports, strict=True)
+        ]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextlib.contextmanager
+def streamlit_server(script: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``streamlit run script`` on a free loopback port; yields (process, url); stops it."""
+    with streamlit_servers([(script, env)]) as [server]:
+        yield server
+
+
+# What a smoke run of benchmarks/run.py starts once and lends to every benchmark (Chromium,
+# the baseline server and its page), where each benchmark would start its own.
+_kept_for_run: contextlib.ExitStack | None = None
+_kept: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def kept_for_the_run() -> Iterator[None]:
+    """Within this block, what ``kept`` gives is started at its first use and stopped at
+    the end of the block, not at the end of each use."""
+    global _kept_for_run
+    with contextlib.ExitStack() as stack:
+        _kept_for_run = stack
+        try:
+            yield
+        finally:
+            _kept_for_run = None
+            _kept.clear()
+
+
+@contextlib.contextmanager
+def kept(key: str, start: Callable[[], AbstractContextManager[Any]]) -> Iterator[Any]:
+    """``start()`` entered for this use only, or, inside ``kept_for_the_run``, the one
+    entered at the first use of ``key`` (left running after this use)."""
+    if _kept_for_run is None:
+        with start() as value:
+            yield value
+    else:
+        if key not in _kept:
+            _kept[key] = _kept_for_run.enter_context(start())
+        yield _kept[key]
+
+
+def baseline_server() -> AbstractContextManager[tuple[subprocess.Popen, str]]:
+    """The server of the baseline page (benchmarks/minimal_app.py): (process, url)."""
+    return kept("baseline", lambda: streamlit_server(MINIMAL_APP, {}))
 
 
 def create_viewer(login: str = "lecteur") -> str:
@@ -188,14 +310,23 @@ def create_viewer(login: str = "lecteur") -> str:
 
 
 @contextlib.contextmanager
-def chromium(playwright) -> Iterator[object]:  # noqa: ANN001
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-    )
-    try:
-        yield browser
-    finally:
-        browser.close()
+def _chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def chromium() -> AbstractContextManager[Any]:
+    """Debian's Chromium driven by Playwright (a Browser). Each user opens its own browser
+    contexts and closes them: inside ``kept_for_the_run`` the browser is shared."""
+    return kept("chromium", _chromium)
 
 
 def wait_finished(page, charts: int = 0, timeout: int = 120_000) -> None:  # noqa: ANN001

@@ -54,12 +54,20 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from common import Row, median, on_both_backends, p95, pg_url_from, print_table, temp_database
+from common import (
+    Row,
+    median,
+    on_both_backends,
+    p95,
+    pg_url_from,
+    prepared_engine,
+    run_cli,
+    temp_database,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from tracker import db
-from tracker.bootstrap import prepare_database
 from tracker.errors import ConflictError, ValidationError
 from tracker.models import (
     Action,
@@ -78,7 +86,7 @@ from tracker.services.indicators import indicator_rows
 from tracker.services.overview import OverviewFilter, build_overview
 from tracker.services.plans import plan_structure
 
-SCALES = {"smoke": (4, 3.0), "full": (20, 60.0)}  # editors, seconds per phase
+SCALES = {"smoke": (4, 1.0), "full": (20, 60.0)}  # editors, seconds per phase
 # Statuses a save moves between (« réalisé » and « abandonné » need a date or a note).
 STATUSES = [ActionStatus.A_VENIR, ActionStatus.EN_COURS, ActionStatus.EN_PAUSE, ActionStatus.BLOQUE]
 # One operation kind per draw, with these weights.
@@ -284,17 +292,6 @@ class Editor:
 # --------------------------------------------------------------------------
 # Preparing a database, running a phase, checking for lost updates
 # --------------------------------------------------------------------------
-
-
-def prepared_engine(url: str) -> Engine:
-    """The database at ``url`` prepared as on the app's first start (PostgreSQL: emptied)."""
-    engine = db.make_engine(url)
-    if not db.is_sqlite(engine):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    prepare_database(engine)
-    return engine
 
 
 def create_editors(engine: Engine, count: int) -> list[User]:
@@ -536,18 +533,20 @@ def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--pg-url", help="base PostgreSQL (VIDÉE) ; défaut : TEST_DATABASE_URL")
-    args = parser.parse_args()
-    editors, seconds = SCALES[args.scale]
-    print_table(
-        f"Éditeurs simultanés : {editors} pendant {seconds:.0f} s contre 1 "
-        f"(plan d'exemple, {args.runs} essai(s))",
-        measure(args.scale, args.runs, pg_url_from(args.pg_url)),
+    def title(args: argparse.Namespace) -> str:
+        editors, seconds = SCALES[args.scale]
+        return (
+            f"Éditeurs simultanés : {editors} pendant {seconds:.0f} s contre 1 "
+            f"(plan d'exemple, {args.runs} essai(s))"
+        )
+
+    return run_cli(
+        __doc__,
+        title,
+        lambda args: measure(args.scale, args.runs, args.pg_url),
+        scales=SCALES,
+        pg_url=True,
     )
-    return 0
 
 
 if __name__ == "__main__":

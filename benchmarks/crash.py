@@ -2,12 +2,13 @@
 
     python benchmarks/crash.py [--scale smoke|full] [--runs 1] [--pg-url URL]
 
-A child Python process runs a real bulk save (bulk_update through the services,
+A child Python process (benchmarks/killed_bulk_save.py, also the child of
+tests/test_crash_safety.py) runs a real bulk save (bulk_update through the services,
 every action of the example plan: new status, and progress where it is entered)
 and kills itself with SIGKILL: after the k-th SQL statement of its transaction,
 k drawn at random (an event listener of the child, on its own engine; nothing in
-the product), or just before the commit, or just after it, in turn (2 random
-points, 1 before, 1 after, and again). A first child only counts the
+the product), or just after the commit, or just before it, in turn (a random
+point, after, a random point, before, and again). A first child only counts the
 transaction's statements, then rolls back.
 
 After each kill the database must be consistent: ``python -m tracker check``
@@ -17,112 +18,53 @@ Printed: kills, consistent databases, and the time ``python -m tracker check``
 takes just after a kill against the same check on the intact database just
 before it (interleaved; both include starting Python).
 
-full: 20 kills, smoke: 2 (or ``--runs`` if more). SQLite: a temporary file prepared as
-on the app's first start. PostgreSQL (--pg-url or TEST_DATABASE_URL): the database
-at that URL is EMPTIED (schema dropped), then prepared the same way.
+full: 20 kills, smoke: 1, at a random point (or ``--runs`` if more). SQLite: a
+temporary file prepared as on the app's first start. PostgreSQL (--pg-url or
+TEST_DATABASE_URL): the database at that URL is EMPTIED (schema dropped), then
+prepared the same way.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from common import ROOT, Row, median, on_both_backends, pg_url_from, print_table, temp_database
+from common import (
+    ROOT,
+    Row,
+    median,
+    on_both_backends,
+    pg_url_from,
+    prepared_engine,
+    run_cli,
+    temp_database,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from tracker import db
-from tracker.bootstrap import prepare_database
 from tracker.models import Action, Role
 from tracker.services import users
 from tracker.services.actions import update_action
 from tracker.services.revision import current_revision
 
-SCALES = {"smoke": 2, "full": 20}
+SCALES = {"smoke": 1, "full": 20}
 LOGIN = "redaction"
-
-# ``python -c CHILD count`` prints the bulk transaction's statements and rolls back;
-# ``python -c CHILD K``: SIGKILL after the K-th statement of the transaction, K = N + 1
-# just before the commit, K = N + 2 just after it.
-CHILD = r"""
-import os
-import signal
-import sys
-
-from sqlalchemy import event
-from sqlmodel import select
-
-from tracker import db
-from tracker.models import Action, ActionStatus, ProgressMode
-from tracker.services import users
-from tracker.services.actions import BulkRow, bulk_update
-
-mode, login = sys.argv[1], sys.argv[2]
-kill_at = None if mode == "count" else int(mode)
-engine = db.get_engine()
-armed = False
-statements = 0
+CHILD = Path(__file__).resolve().parent / "killed_bulk_save.py"
+# The child's kill points other than "after the k-th statement" (see killed_bulk_save.py).
+BEFORE_COMMIT, AFTER_COMMIT = "before-commit", "after-commit"
+WHERE = {BEFORE_COMMIT: "avant la validation", AFTER_COMMIT: "après la validation"}
 
 
-def die():
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-@event.listens_for(engine, "after_cursor_execute")
-def count_and_maybe_die(conn, cursor, statement, *args):
-    global statements
-    if armed:
-        statements += 1
-        if statements == kill_at:
-            die()
-
-
-@event.listens_for(engine, "commit")
-def before_the_commit(conn):
-    if armed and kill_at == statements + 1:
-        die()
-
-
-with db.session_scope(engine) as session:
-    editor = users.find_user(session, login)
-    actions = session.exec(select(Action).order_by(Action.id)).all()
-PAUSE, ONGOING = ActionStatus.EN_PAUSE, ActionStatus.EN_COURS
-rows = [
-    BulkRow(
-        a.id,
-        a.version,
-        status=PAUSE if a.status != PAUSE else ONGOING,
-        progress=None if a.progress_mode == ProgressMode.MILESTONES else 51 - (a.progress == 51),
-    )
-    for a in actions
-]
-
-
-class CountOnly(Exception):
-    pass
-
-
-armed = True
-try:
-    with db.session_scope(engine, write=True) as session:
-        bulk_update(session, editor, rows)
-        if kill_at is None:
-            raise CountOnly
-except CountOnly:
-    print(f"statements={statements}")
-    sys.exit(0)
-die()  # just after the commit
-"""
-
-
-def child(url: str, mode: str) -> subprocess.CompletedProcess:
+def child(url: str, when: str) -> subprocess.CompletedProcess:
+    """The bulk save of benchmarks/killed_bulk_save.py, killed at ``when``."""
     return subprocess.run(
-        [sys.executable, "-c", CHILD, mode, LOGIN],
+        [sys.executable, str(CHILD), LOGIN, when],
         cwd=ROOT,
         env={**os.environ, "TRACKER_DATABASE_URL": url},
         capture_output=True,
@@ -173,12 +115,7 @@ def still_writable(engine: Engine) -> bool:
 
 
 def prepared(url: str) -> Engine:
-    engine = db.make_engine(url)
-    if not db.is_sqlite(engine):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    prepare_database(engine)
+    engine = prepared_engine(url)
     with db.session_scope(engine, write=True) as session:
         users.create_user(session, users.system_actor("mesure"), login=LOGIN, role=Role.EDITOR)
     return engine
@@ -194,11 +131,12 @@ def measure_backend(label: str, url: str, kills: int, seed: int) -> list[Row]:
     intact_times, after_times = [], []
     consistent, outcomes = 0, {"rien": 0, "tout": 0}
     for n in range(kills):
-        kill_at = {1: statements + 2, 3: statements + 1}.get(n % 4, rng.randint(1, statements))
+        drawn = rng.randint(1, statements)  # drawn every time: the same points for a seed
+        when = {1: AFTER_COMMIT, 3: BEFORE_COMMIT}.get(n % 4, str(drawn))
         before, revision = state(engine)
         seconds, sound_before = timed_check(url)
         intact_times.append(seconds)
-        done = child(url, str(kill_at))
+        done = child(url, when)
         killed = done.returncode == -signal.SIGKILL
         seconds, sound = timed_check(url)
         after_times.append(seconds)
@@ -215,7 +153,7 @@ def measure_backend(label: str, url: str, kills: int, seed: int) -> list[Row]:
         elif everything:
             outcomes["tout"] += 1
         if not whole:
-            where = "après la validation" if kill_at == statements + 2 else f"point {kill_at}"
+            where = WHERE.get(when, f"après l'instruction {when}")
             print(
                 f"{label} : INCOHÉRENCE ({where}) : tué={killed}, check={sound}, "
                 f"rien={nothing}, tout={everything}\n{done.stderr[-2000:]}",
@@ -259,17 +197,16 @@ def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--pg-url", help="base PostgreSQL (VIDÉE) ; défaut : TEST_DATABASE_URL")
-    args = parser.parse_args()
-    print_table(
-        f"Arrêts brutaux (SIGKILL) pendant un enregistrement groupé "
-        f"({max(SCALES[args.scale], args.runs)} par base)",
-        measure(args.scale, args.runs, pg_url_from(args.pg_url)),
+    return run_cli(
+        __doc__,
+        lambda args: (
+            "Arrêts brutaux (SIGKILL) pendant un enregistrement groupé "
+            f"({max(SCALES[args.scale], args.runs)} par base)"
+        ),
+        lambda args: measure(args.scale, args.runs, args.pg_url),
+        scales=SCALES,
+        pg_url=True,
     )
-    return 0
 
 
 if __name__ == "__main__":

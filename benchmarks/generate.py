@@ -7,13 +7,13 @@ KIND:
 
 - ``exemple``: the shipped example plan, loaded as the app does on its first run
   (``tracker.bootstrap.prepare_database``), plus the accounts below;
-- ``portefeuille``: many plans (full: 1,000, smoke: 20; ``--size`` to choose) of
+- ``portefeuille``: many plans (full: 1,000, smoke: 5; ``--size`` to choose) of
   19 actions each; each action has budget lines for 5 years x 2 collectivities x 2
   sections, milestones, notes, co-financing and its history; each plan has 10
   indicators of 20 measurements, one survey wave of 500 respondents (three
   indicators computed from it, as the app computes them), a closed steering
   committee with its frozen snapshot and decisions, closed budget years...;
-- ``grand``: one plan of 500 actions (smoke: 100; ``--size`` to choose), with
+- ``grand``: one plan of 500 actions (smoke: 101; ``--size`` to choose), with
   indicators, milestones, budgets, notes and two survey waves in proportion.
 
 The schema is created exactly as the app creates it (Alembic migrations, then the
@@ -58,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracker import db  # noqa: E402
 from tracker.bootstrap import prepare_database  # noqa: E402
+from tracker.charts import TREE_LABELLED_ACTIONS  # noqa: E402
 from tracker.formats import TIMEZONE  # noqa: E402
 from tracker.models import (  # noqa: E402
     ActionStatus,
@@ -87,9 +88,10 @@ from tracker.settings import normalise_database_url  # noqa: E402
 KINDS = ("exemple", "portefeuille", "grand")
 SIZES = {
     ("portefeuille", "full"): 1000,
-    ("portefeuille", "smoke"): 20,
+    ("portefeuille", "smoke"): 5,
     ("grand", "full"): 500,
-    ("grand", "smoke"): 100,
+    # Past TREE_LABELLED_ACTIONS, as at full size: the overview opens on the same chart.
+    ("grand", "smoke"): TREE_LABELLED_ACTIONS + 1,
 }
 SEED = 20171109  # the day the strategy was adopted
 PASSWORD = "mesure-tracker-2026"  # noqa: S105 - the generated accounts' password, documented

@@ -25,7 +25,7 @@ import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Row, median, print_table  # noqa: E402
+from common import Row, median, run_cli  # noqa: E402
 
 from tracker import db  # noqa: E402
 from tracker.io.export import workbook_bytes  # noqa: E402
@@ -158,18 +158,15 @@ def measure(scale: str, runs: int) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    actions = SCALES[args.scale]
-    runs = max(args.runs, 5) if args.scale == "full" else args.runs
-    sizes = f"{actions:,} actions et {5 * actions:,} lignes budgétaires".replace(",", " ")
-    print_table(
-        f"Import d'un classeur de {sizes} (médiane de {runs} essais, SQLite)",
-        measure(args.scale, args.runs),
+    def title(args: argparse.Namespace) -> str:
+        actions = SCALES[args.scale]
+        runs = max(args.runs, 5) if args.scale == "full" else args.runs
+        sizes = f"{actions:,} actions et {5 * actions:,} lignes budgétaires".replace(",", " ")
+        return f"Import d'un classeur de {sizes} (médiane de {runs} essais, SQLite)"
+
+    return run_cli(
+        __doc__, title, lambda args: measure(args.scale, args.runs), scales=SCALES, runs=5
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ a new server and the medians are printed.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import time
@@ -45,12 +44,11 @@ from common import (
     create_viewer,
     log_in,
     median,
-    print_table,
+    run_cli,
     streamlit_server,
     temp_database,
     wait_finished,
 )
-from playwright.sync_api import sync_playwright
 
 SCALES = {"smoke": 2, "full": 20}
 SETTLE_S = 2.0  # RSS is read once it has been stable (within STABLE_MB) for this long
@@ -121,11 +119,7 @@ def _settled_rss(pid: int, url: str, sessions: int) -> float:
 
 def _one_run(sessions: int, env: dict[str, str], password: str) -> tuple[float, float, float]:
     """RSS (MB) of a new server: after start, with 1 session, with ``sessions``."""
-    with (
-        streamlit_server("dashboard.py", env) as (process, url),
-        sync_playwright() as pw,
-        chromium(pw) as browser,
-    ):
+    with streamlit_server("dashboard.py", env) as (process, url), chromium() as browser:
         at_start = _settled_rss(process.pid, url, 0)
         contexts, with_one = [], 0.0
         try:
@@ -170,16 +164,15 @@ def measure(scale: str, runs: int) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, default=1)
-    args = parser.parse_args()
-    print_table(
-        f"Mémoire résidente du serveur Streamlit, plan d'exemple, lecteurs "
-        f"({SCALES[args.scale]} sessions, médiane de {args.runs} essai(s))",
-        measure(args.scale, args.runs),
+    return run_cli(
+        __doc__,
+        lambda args: (
+            f"Mémoire résidente du serveur Streamlit, plan d'exemple, lecteurs "
+            f"({SCALES[args.scale]} sessions, médiane de {args.runs} essai(s))"
+        ),
+        lambda args: measure(args.scale, args.runs),
+        scales=SCALES,
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,27 +19,27 @@ rerun of the page, not a reload, so it has no baseline of its own.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from common import (
-    MINIMAL_APP,
     Row,
+    baseline_server,
     chromium,
     create_viewer,
     interleaved,
+    kept,
     log_in,
     median,
-    print_table,
     reload_time,
-    streamlit_server,
+    run_cli,
+    streamlit_servers,
     temp_database,
     wait_finished,
 )
-from playwright.sync_api import sync_playwright
 
 OVERVIEW_CHARTS = 1
 # Each chart tab, and how the title of its chart starts.
@@ -51,6 +51,7 @@ TABS = {
 }
 FIRST_TAB = ("Enjeux et actions", "Le plan : enjeux")
 BASELINE = "baseline"
+VIEWPORT = {"width": 1280, "height": 900}
 # Unmeasured rounds before the measured ones (a smoke run only checks the script works).
 WARMUP = {"smoke": 0, "full": 2}
 
@@ -87,31 +88,44 @@ def _tab_time(page, label: str) -> float:  # noqa: ANN001
     return elapsed
 
 
+@contextlib.contextmanager
+def _baseline_page(browser, url: str) -> Iterator[object]:  # noqa: ANN001
+    """The baseline page open in its own browser context, its first load done."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        wait_finished(page, 1)
+        yield page
+    finally:
+        context.close()
+
+
 def reload_times(
     apps: list[App], runs: int, tabs: bool = False, warmup: int = 2
 ) -> dict[str, list[float]]:
     """Reload times of the baseline page and of each app's overview, interleaved, after
     ``warmup`` unmeasured rounds (none in a smoke run: its timings are not judged).
 
-    With ``tabs``, also the time to open each chart tab of the first app."""
+    With ``tabs``, also the time to open each chart tab of the first app. Each page is
+    in a browser context of its own (its own session cookie), closed before the servers
+    stop; in a smoke run of benchmarks/run.py the browser, the baseline server and its
+    page are kept for the next benchmark (see ``common.kept``)."""
     with contextlib.ExitStack() as stack:
-        _, baseline_url = stack.enter_context(streamlit_server(MINIMAL_APP, {}))
-        urls = {
-            app.name: stack.enter_context(streamlit_server("dashboard.py", app.env))[1]
-            for app in apps
-        }
-        pw = stack.enter_context(sync_playwright())
-        browser = stack.enter_context(chromium(pw))
-        baseline = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        baseline.goto(baseline_url)
-        wait_finished(baseline, 1)
+        _, baseline_url = stack.enter_context(baseline_server())
+        servers = stack.enter_context(streamlit_servers([("dashboard.py", a.env) for a in apps]))
+        browser = stack.enter_context(chromium())
+        baseline = stack.enter_context(
+            kept("baseline page", lambda: _baseline_page(browser, baseline_url))
+        )
         pages = {}
-        for app in apps:
-            # One browser context per app: each keeps its own session cookie.
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            log_in(page, urls[app.name], app.login, app.password)
+        for app, (_, url) in zip(apps, servers, strict=True):
+            context = browser.new_context(viewport=VIEWPORT)
+            stack.callback(context.close)
+            page = context.new_page()
+            log_in(page, url, app.login, app.password)
             if app.query:
-                page.goto(urls[app.name] + "/" + app.query)
+                page.goto(url + "/" + app.query)
             page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=120_000)
             wait_finished(page, OVERVIEW_CHARTS)
             pages[app.name] = page
@@ -155,15 +169,13 @@ def measure(scale: str = "full", runs: int = 7) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=["smoke", "full"], default="full")
-    parser.add_argument("--runs", type=int, default=7)
-    args = parser.parse_args()
-    print_table(
-        f"Rechargement dans Chromium jusqu'à la page finie (médiane de {args.runs})",
-        measure(args.scale, args.runs),
+    return run_cli(
+        __doc__,
+        lambda args: f"Rechargement dans Chromium jusqu'à la page finie (médiane de {args.runs})",
+        lambda args: measure(args.scale, args.runs),
+        scale="full",
+        runs=7,
     )
-    return 0
 
 
 if __name__ == "__main__":

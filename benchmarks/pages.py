@@ -8,7 +8,7 @@ script runs and its output is serialised as for a browser; nothing is drawn),
 logged in as the mission numérique's administrator so that every page is
 reachable, each page in its own session, on the databases built by
 ``generate.py``: « exemple » (the shipped example plan) and « grand » (one plan
-of 500 actions; 100 in smoke). ``--db KIND=URL`` measures an existing
+of 500 actions; 101 in smoke). ``--db KIND=URL`` measures an existing
 database instead of building one (e.g. ``--db portefeuille=sqlite:///…``; it
 must have the generated accounts; the measure saves into it).
 
@@ -28,7 +28,8 @@ with a parameter are opened on a real id: « Fiche action » on the plan's first
 action, « Fiche indicateur » on its first indicator. Each row gives the page's
 warm p95 against the baseline's p95 (the target: below 1.5 times), with the
 warm median and the cold median and p95 in its label. Full: 20 rounds after one
-warm-up round; smoke: the example only, 2 rounds.
+warm-up round; smoke: the example only, 2 rounds, no warm-up (its timings are not
+judged).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from common import ROOT, Row, median, p95, print_table
+from common import ROOT, Row, median, p95, run_cli
 from generate import build
 from overview_page import MINIMAL
 
@@ -63,6 +64,8 @@ PAGES = [
     "Réglages",
 ]
 SCALES = {"smoke": (("exemple",), 2), "full": (("exemple", "grand"), 20)}
+# Unmeasured rounds before the measured ones (a smoke run only checks the script works).
+WARMUP = {"smoke": 0, "full": 1}
 TARGET = "chaud p95 < 1,5 × référence"
 ADMIN = "mission"
 
@@ -206,7 +209,7 @@ def measure(
     rows: list[Row] = []
     try:
         for kind, url in databases.items():
-            rows += _measure_base(_prepare(kind, url), runs, pages)
+            rows += _measure_base(_prepare(kind, url), runs, pages, WARMUP[scale])
     finally:
         from tracker import db  # noqa: PLC0415
 
@@ -215,12 +218,7 @@ def measure(
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, help="tours mesurés (défaut : 3 en smoke, 20 en full)")
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         action="append",
@@ -235,18 +233,29 @@ def main() -> int:
         metavar="TITRE",
         help="ne mesurer que cette page (répétable ; par défaut : toutes)",
     )
-    args = parser.parse_args()
-    runs = args.runs or SCALES[args.scale][1]
-    databases = dict(item.split("=", 1) for item in args.db)
+
+
+def main() -> int:
     started = time.perf_counter()
-    rows = measure(args.scale, runs, databases, args.page)
-    print_table(
-        f"Pages de l'application : exécution côté serveur (AppTest), p95 de {runs} tours, "
-        "page minimale mesurée en alternance",
-        rows,
+    status = run_cli(
+        __doc__,
+        lambda args: (
+            "Pages de l'application : exécution côté serveur (AppTest), p95 de "
+            f"{args.runs or SCALES[args.scale][1]} tours, page minimale mesurée en alternance"
+        ),
+        lambda args: measure(
+            args.scale,
+            args.runs or SCALES[args.scale][1],
+            dict(item.split("=", 1) for item in args.db),
+            args.page,
+        ),
+        scales=SCALES,
+        runs=None,
+        runs_help="tours mesurés (défaut : 2 en smoke, 20 en full)",
+        options=_options,
     )
     print(f"Durée totale : {time.perf_counter() - started:.0f} s")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 
 Each benchmark generates its own data and measures its figures against a baseline
 measured in the same run, interleaved (see each module's docstring). ``smoke`` runs
-small sizes so that CI checks the scripts still work (their timings are not judged);
-``full`` is run by hand on an otherwise idle machine and its output committed as
+small sizes so that CI checks the scripts still work (their timings are not judged),
+and starts Chromium and the baseline page once for all the benchmarks; ``full`` is run
+by hand on an otherwise idle machine and its output committed as
 ``benchmarks/results.md`` (``--write benchmarks/results.md``), with the machine's
 description. PostgreSQL figures need ``--pg-url`` or TEST_DATABASE_URL.
 """
@@ -13,6 +14,7 @@ description. PostgreSQL figures need ``--pg-url`` or TEST_DATABASE_URL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import os
@@ -25,6 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from common import kept_for_the_run, print_table  # noqa: E402
 
 # (module, title), in the order of the issue: browser, pages, save-to-visible,
 # concurrency, imports, memory, crash safety.
@@ -93,27 +97,27 @@ def main() -> int:
         machine(),
     ]
     failed = []
-    for name, title in BENCHMARKS:
-        if args.only and name not in args.only:
-            continue
-        print(f"== {name} : {title}", flush=True)
-        begin = time.perf_counter()
-        try:
-            module = importlib.import_module(name)
-            rows = module.measure(args.scale, RUNS_OVERRIDE.get((name, args.scale), runs))
-        except Exception:  # noqa: BLE001  (one broken benchmark must not hide the others)
-            traceback.print_exc()
-            failed.append(name)
-            sections.append(f"### {title}\n\nÉchec de la mesure (voir la sortie).\n")
-            continue
-        from common import print_table  # noqa: PLC0415
-
-        text = print_table(title, rows)
-        took = f"Durée de la mesure : {time.perf_counter() - begin:.0f} s."
-        print(took, flush=True)
-        sections.append(text + f"\n_{took}_\n")
-        if args.write:  # written as it goes: a long run stopped midway keeps what it measured
-            args.write.write_text("\n".join(sections), encoding="utf-8")
+    # smoke: Chromium and the baseline page are started once, for all the benchmarks.
+    with kept_for_the_run() if args.scale == "smoke" else contextlib.nullcontext():
+        for name, title in BENCHMARKS:
+            if args.only and name not in args.only:
+                continue
+            print(f"== {name} : {title}", flush=True)
+            begin = time.perf_counter()
+            try:
+                module = importlib.import_module(name)
+                rows = module.measure(args.scale, RUNS_OVERRIDE.get((name, args.scale), runs))
+            except Exception:  # noqa: BLE001  (one broken benchmark must not hide the others)
+                traceback.print_exc()
+                failed.append(name)
+                sections.append(f"### {title}\n\nÉchec de la mesure (voir la sortie).\n")
+                continue
+            text = print_table(title, rows)
+            took = f"Durée de la mesure : {time.perf_counter() - begin:.0f} s."
+            print(took, flush=True)
+            sections.append(text + f"\n_{took}_\n")
+            if args.write:  # written as it goes: a run stopped midway keeps what it measured
+                args.write.write_text("\n".join(sections), encoding="utf-8")
     total = time.perf_counter() - started
     sections.append(f"\nDurée totale : {total / 60:.1f} min.\n")
     if args.write:

@@ -27,7 +27,6 @@ at that URL is EMPTIED (schema dropped), then prepared the same way.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
@@ -40,7 +39,8 @@ from common import (
     on_both_backends,
     p95,
     pg_url_from,
-    print_table,
+    prepared_engine,
+    run_cli,
     temp_database,
 )
 from sqlalchemy.engine import Engine
@@ -48,7 +48,6 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tracker import db, strings
-from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, ProgressMode, Role, User
 from tracker.services import users
 from tracker.services.actions import update_action
@@ -76,12 +75,7 @@ def run(at: AppTest) -> AppTest:
 
 def prepared(url: str) -> tuple[Engine, User, str]:
     """The database ready as on first start; (engine, editor, the viewer's session token)."""
-    engine = db.make_engine(url)
-    if not db.is_sqlite(engine):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    prepare_database(engine)
+    engine = prepared_engine(url)
     system = users.system_actor("mesure")
     with db.session_scope(engine, write=True) as session:
         editor = users.create_user(session, system, login="redaction", role=Role.EDITOR)
@@ -193,17 +187,18 @@ def measure(scale: str, runs: int, pg_url: str | None = None) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, help="changements mesurés (au moins 3 ou 20)")
-    parser.add_argument("--pg-url", help="base PostgreSQL (VIDÉE) ; défaut : TEST_DATABASE_URL")
-    args = parser.parse_args()
-    runs = max(SCALES[args.scale], args.runs or 0)
-    print_table(
-        f"Enregistrement vu par une autre session : vue d'ensemble, plan d'exemple, {runs} fois",
-        measure(args.scale, runs, pg_url_from(args.pg_url)),
+    return run_cli(
+        __doc__,
+        lambda args: (
+            "Enregistrement vu par une autre session : vue d'ensemble, plan d'exemple, "
+            f"{max(SCALES[args.scale], args.runs or 0)} fois"
+        ),
+        lambda args: measure(args.scale, args.runs or 0, args.pg_url),
+        scales=SCALES,
+        runs=None,
+        runs_help="changements mesurés (au moins 3 ou 20)",
+        pg_url=True,
     )
-    return 0
 
 
 if __name__ == "__main__":

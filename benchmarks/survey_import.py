@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import Row, median, print_table  # noqa: E402
+from common import Row, median, run_cli  # noqa: E402
 
 from tracker import db  # noqa: E402
 from tracker.io.example import load_example  # noqa: E402
@@ -174,18 +174,16 @@ def measure(scale: str, runs: int) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    size = SCALES[args.scale]
-    runs = max(args.runs, 5) if args.scale == "full" else args.runs
-    print_table(
-        f"Import d'une vague de {size:,} répondants".replace(",", " ")
-        + f" (médiane de {runs} essais, SQLite)",
-        measure(args.scale, args.runs),
+    def title(args: argparse.Namespace) -> str:
+        runs = max(args.runs, 5) if args.scale == "full" else args.runs
+        return (
+            f"Import d'une vague de {SCALES[args.scale]:,} répondants".replace(",", " ")
+            + f" (médiane de {runs} essais, SQLite)"
+        )
+
+    return run_cli(
+        __doc__, title, lambda args: measure(args.scale, args.runs), scales=SCALES, runs=3
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A bulk save killed in the middle of its transaction leaves the database whole.
 
-A separate Python process runs a real bulk save (bulk_update, through the
+A separate Python process (benchmarks/killed_bulk_save.py, the child of
+benchmarks/crash.py too) runs a real bulk save (bulk_update, through the
 services, every action of the example plan) and kills itself with SIGKILL from
 inside the transaction: an event listener of that child process, on its own
 engine, fires after the chosen UPDATE of an action (no hook in the product).
@@ -29,52 +30,11 @@ from tracker.services.actions import update_action
 from tracker.services.revision import current_revision
 from tracker.services.users import find_user
 
-# The child: ``python -c CHILD KILL_AT LOGIN``. KILL_AT: after which UPDATE of an
-# action the process kills itself (1 = the first); 0 = just after the commit.
-CHILD = r"""
-import os
-import signal
-import sys
-
-from sqlalchemy import event
-from sqlmodel import select
-
-from tracker import db
-from tracker.models import Action, ActionStatus, ProgressMode
-from tracker.services import users
-from tracker.services.actions import BulkRow, bulk_update
-
-kill_at, login = int(sys.argv[1]), sys.argv[2]
-engine = db.get_engine()
-updates = 0
-
-
-@event.listens_for(engine, "after_cursor_execute")
-def die_inside_the_transaction(conn, cursor, statement, *args):
-    global updates
-    if statement.startswith("UPDATE action "):
-        updates += 1
-        if updates == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-with db.session_scope(engine) as session:
-    editor = users.find_user(session, login)
-    actions = session.exec(select(Action).order_by(Action.id)).all()
-PAUSE, ONGOING = ActionStatus.EN_PAUSE, ActionStatus.EN_COURS
-rows = [
-    BulkRow(
-        a.id,
-        a.version,
-        status=PAUSE if a.status != PAUSE else ONGOING,
-        progress=None if a.progress_mode == ProgressMode.MILESTONES else 51 - (a.progress == 51),
-    )
-    for a in actions
-]
-with db.session_scope(engine, write=True) as session:
-    bulk_update(session, editor, rows)
-os.kill(os.getpid(), signal.SIGKILL)  # after the commit: nothing else runs
-"""
+# The child process, shared with benchmarks/crash.py (see its docstring): run as
+# ``python benchmarks/killed_bulk_save.py LOGIN WHEN "UPDATE action "``, it dies just
+# after the WHEN-th UPDATE of an action, or "after-commit".
+CHILD = PROJECT_ROOT / "benchmarks" / "killed_bulk_save.py"
+ACTION_UPDATES = "UPDATE action "
 
 
 def url_of(engine: Engine) -> str:
@@ -85,9 +45,9 @@ def environment(engine: Engine) -> dict[str, str]:
     return {**os.environ, "TRACKER_DATABASE_URL": url_of(engine)}
 
 
-def run_child(engine: Engine, kill_at: int, login: str) -> None:
+def run_child(engine: Engine, when: str, login: str) -> None:
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(kill_at), login],
+        [sys.executable, str(CHILD), login, when, ACTION_UPDATES],
         cwd=PROJECT_ROOT,
         env=environment(engine),
         capture_output=True,
@@ -151,7 +111,7 @@ def test_bulk_save_killed_inside_its_transaction_saves_nothing(
 ) -> None:
     before = state(engine)
     count = len(before["actions"])
-    run_child(engine, 1 if kill_at == "first" else count, editor_login)
+    run_child(engine, "1" if kill_at == "first" else str(count), editor_login)
 
     check = tracker_check(engine)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -163,7 +123,7 @@ def test_bulk_save_killed_just_after_its_commit_keeps_every_change(
     engine: Engine, editor_login: str
 ) -> None:
     before = state(engine)
-    run_child(engine, 0, editor_login)
+    run_child(engine, "after-commit", editor_login)
 
     check = tracker_check(engine)
     assert check.returncode == 0, check.stdout + check.stderr
