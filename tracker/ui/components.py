@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -97,6 +98,19 @@ def lazy_section(label: str, key: str, *, expanded: bool = False):  # noqa: ANN2
     """
     box = st.expander(label, key=key, on_change="rerun", expanded=expanded)
     return box if box.open else None
+
+
+def applied_filters(chosen: Iterable[tuple[str, Sequence[str]]], flags: Iterable[str] = ()) -> None:
+    """« Filtres appliqués : Statut : En cours, Bloqué · En retard seulement », under a
+    folded filters section (nothing when no filter applies). ``chosen``: (label, the
+    values chosen, as shown); values may be text typed by users (a pilot's name, a
+    code): they are escaped, a caption being Markdown."""
+    parts = [
+        f"{label} : {', '.join(md_escape(v) for v in values)}" for label, values in chosen if values
+    ]
+    parts += list(flags)
+    if parts:
+        st.caption("Filtres appliqués : " + " · ".join(parts))
 
 
 def chart_with_table(fig: go.Figure, table: Table, *, key: str, alt: str) -> None:

@@ -24,7 +24,13 @@ from tracker.services.plans import (
 )
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import Table, arrow_table, example_banner, lazy_section, md_escape
+from tracker.ui.components import (
+    Table,
+    applied_filters,
+    arrow_table,
+    example_banner,
+    lazy_section,
+)
 
 _STORE = "actions_filters"
 # filter name -> (query parameter, label)
@@ -102,19 +108,6 @@ def _keep(name: str) -> None:
     st.session_state[_STORE][name] = st.session_state[f"actions_filter_{name}"]
 
 
-def _applied(store: dict, options: dict[str, dict[str, str]]) -> None:
-    """Which of the folded filters apply (nothing if none; names typed by users, such
-    as a pilot's or a service's, are escaped: a caption is Markdown)."""
-    parts = [
-        f"{label} : {', '.join(md_escape(options[name][v]) for v in store[name])}"
-        for name, (_param, label) in _LISTS.items()
-        if store[name]
-    ]
-    parts += [label for name, (_param, label) in _FLAGS.items() if store[name]]
-    if parts:
-        st.caption("Filtres appliqués : " + " · ".join(parts))
-
-
 def _filter_widgets(store: dict, options: dict[str, dict[str, str]]) -> None:
     columns = st.columns(4)
     for i, (name, (_param, label)) in enumerate(_LISTS.items()):
@@ -162,7 +155,8 @@ def _filters(structure: PlanStructure) -> ActionFilter:
     # The other filters are built only while their section is open (most visits do not
     # filter); folded, those last chosen still apply, and a caption says which.
     if (box := lazy_section("Plus de filtres", "actions_filters_open")) is None:
-        _applied(store, options)
+        chosen = [(label, [options[n][v] for v in store[n]]) for n, (_p, label) in _LISTS.items()]
+        applied_filters(chosen, [label for n, (_p, label) in _FLAGS.items() if store[n]])
     else:
         with box:
             _filter_widgets(store, options)

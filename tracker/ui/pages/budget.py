@@ -188,10 +188,12 @@ def _period_charts(
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _alerts(url: str, plan_id: int, rev: int, at: date) -> Table | None:
-    """The plan's budget alerts today, as the page shows them (None: no alert)."""
-    with db.session_scope(db.get_engine(url)) as session:
-        alerts = budgets.budget_alerts(session, plan_id, at)
+def _alerts(
+    url: str, plan_id: int, rev: int, at: date, _alerts: list[budgets.BudgetAlert]
+) -> Table | None:
+    """The plan's budget alerts today (``_alerts``: data.budget_alerts, the read the action
+    page shares), as this page shows them (None: no alert)."""
+    alerts = _alerts
     if not alerts:
         return None
     return arrow_table(
@@ -587,7 +589,13 @@ def render() -> None:
             chart_with_table(fig, table, key=key, alt=alt)
 
     st.header("Alertes")
-    alerts = _alerts(url=url, plan_id=plan_id, rev=rev, at=context.today())
+    alerts = _alerts(
+        url=url,
+        plan_id=plan_id,
+        rev=rev,
+        at=context.today(),
+        _alerts=data.budget_alerts(plan_id),
+    )
     if alerts is None:
         st.success("Aucune alerte budgétaire.")
     else:

@@ -17,7 +17,13 @@ from tracker.models import IndicatorStatus, SourceType
 from tracker.services.indicators import IndicatorRow, trend
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import Table, arrow_table, example_banner, lazy_section
+from tracker.ui.components import (
+    Table,
+    applied_filters,
+    arrow_table,
+    example_banner,
+    lazy_section,
+)
 
 
 def indicators_frame(rows: list[IndicatorRow]) -> pd.DataFrame:
@@ -92,22 +98,6 @@ def _filter(column, name: str, label: str, options: list, placeholder: str, **kw
     )
 
 
-def _applied(objectives: list, actions: list, sources: list, statuses: list) -> None:
-    """Which filters apply while their section is folded (nothing if none)."""
-    parts = [
-        f"{label} : {', '.join(values)}"
-        for label, values in (
-            ("Objectif", objectives),
-            ("Action", actions),
-            ("Source", [strings.SOURCE_TYPE_LABELS[s] for s in sources]),
-            ("Statut", [strings.INDICATOR_STATUS_LABELS[s] for s in statuses]),
-        )
-        if values
-    ]
-    if parts:
-        st.caption("Filtres appliqués : " + " · ".join(parts))
-
-
 def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
     objectives = sorted({r.objective_code for r in rows if r.objective_code})
     actions = sorted({c for r in rows for c in r.action_codes})
@@ -137,7 +127,14 @@ def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
             format_func=strings.INDICATOR_STATUS_LABELS.__getitem__,
         )
     if box is None:
-        _applied(wanted_objectives, wanted_actions, wanted_sources, wanted_status)
+        applied_filters(
+            [
+                ("Objectif", wanted_objectives),
+                ("Action", wanted_actions),
+                ("Source", [strings.SOURCE_TYPE_LABELS[s] for s in wanted_sources]),
+                ("Statut", [strings.INDICATOR_STATUS_LABELS[s] for s in wanted_status]),
+            ]
+        )
     return [
         r
         for r in rows
