@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import APP, html_tables, open_page, open_sections, run_app
+from tests.pages import APP, html_tables, metrics, open_page, open_sections, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan
@@ -154,11 +154,43 @@ def test_action_page_shows_fields_milestones_notes_budget_indicators_and_history
     headers = [h.value for h in at.header]
     for section in ("Informations", "Jalons", "Notes", "Budget", "Indicateurs liés", "Historique"):
         assert section in headers
-    info = next(df.value for df in at.dataframe if "Champ" in df.value.columns)
+    info = _shown_table(at, "Champ")
     assert "Objectif" in set(info["Champ"])
-    milestones = next(df.value for df in at.dataframe if "Jalon" in df.value.columns)
+    milestones = _shown_table(at, "Jalon")
     assert len(milestones) == 5
     assert not at.button or [b.label for b in at.button] == ["Se déconnecter"]  # viewer: read only
+
+
+def test_action_page_figures_dates_and_indicator_links_read_as_on_the_action(app_engine):
+    """Read-only parts of the page are HTML (key figures, tables): the values are the
+    action's, dates read the app's French way (« 30 juin 2019 »), and each linked
+    indicator leads to its page."""
+    from datetime import date
+
+    from tracker.formats import format_date
+    from tracker.models import Indicator, IndicatorAction
+
+    token = session_token(app_engine, add_user(app_engine, "viewer"))
+    at, action = _action_page(app_engine, token, "1.2")
+    shown = metrics(at)
+    assert shown["Statut"] == strings.status_label(action.status)
+    assert shown["Météo"] == strings.weather_label(action.weather)
+    assert set(shown) == {"Statut", "Météo", "Avancement", "Attendu selon le calendrier", "Santé"}
+    assert not at.metric and not at.dataframe  # a reader's page: no grid, no widget per figure
+    with db.session_scope(app_engine) as session:
+        milestones = action_service.action_detail(session, action.id, date.today()).milestones
+        linked = session.exec(
+            select(Indicator)
+            .join(IndicatorAction, IndicatorAction.indicator_id == Indicator.id)
+            .where(IndicatorAction.action_id == action.id)
+        ).all()
+    table = _shown_table(at, "Jalon")
+    assert list(table["Échéance"]) == [format_date(m.due_date) or "–" for m in milestones]
+    assert linked, "the example's action 1.2 has linked indicators"
+    assert set(_shown_table(at, "Indicateur")["Code"]) == {i.code for i in linked}
+    bodies = "".join(e.proto.body for e in at.get("html"))
+    for indicator in linked:
+        assert f'href="indicateur?indicator={indicator.id}"' in bodies
 
 
 def test_action_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine):
@@ -166,7 +198,7 @@ def test_action_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine):
     # through the services, as another app process would) must show on the next run.
     token = session_token(app_engine, add_user(app_engine, "viewer"))
     at, action = _action_page(app_engine, token, "2.2")
-    assert {m.label: m.value for m in at.metric}["Statut"] == strings.status_label("en_cours")
+    assert metrics(at)["Statut"] == strings.status_label("en_cours")
     editor = add_user(app_engine, "editor")
     with db.session_scope(app_engine, write=True) as session:
         action_service.update_action(
@@ -178,8 +210,8 @@ def test_action_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine):
             note="Prestataire défaillant.",
         )
     at = run_app(at=at)
-    assert {m.label: m.value for m in at.metric}["Statut"] == strings.status_label("bloque")
-    history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    assert metrics(at)["Statut"] == strings.status_label("bloque")
+    history = _shown_table(at, "Changement")
     assert any("Statut : En cours → Bloqué" in c for c in history["Changement"])
     assert "Prestataire défaillant." in set(_notes_table(at)["Note"])
 
@@ -195,7 +227,7 @@ def test_editor_saves_status_and_progress_from_the_form(app_engine):
     assert any("enregistrée" in s.value for s in at.success)
     saved = _action(app_engine, "2.2")
     assert (saved.status, saved.progress, saved.version) == ("bloque", 60, action.version + 1)
-    history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    history = _shown_table(at, "Changement")
     assert any("Statut : En cours → Bloqué" in c for c in history["Changement"])
     assert any("Avancement : 85 % → 60 %" in c for c in history["Changement"])
     assert "Prestataire défaillant." in set(_notes_table(at)["Note"])
@@ -299,7 +331,7 @@ def test_editor_links_a_pilot_account_from_the_update_form(app_engine):
     at = run_app(at=at)
     assert any("enregistrée" in s.value for s in at.success)
     assert _action(app_engine, "3.1").pilot_user_id == pilot.id
-    history = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    history = _shown_table(at, "Changement")
     assert any("Compte du pilote : (vide) → pilote" in c for c in history["Changement"])
     # Opened again, the form shows the linked account, and saving something else keeps it.
     at = open_sections(at, f"action_{action.id}_edit_open")
@@ -309,6 +341,11 @@ def test_editor_links_a_pilot_account_from_the_update_form(app_engine):
     at = run_app(at=at)
     saved = _action(app_engine, "3.1")
     assert (saved.progress, saved.pilot_user_id) == (50, pilot.id)
+
+
+def _shown_table(at, column: str) -> pd.DataFrame:
+    """The page's read-only table that has ``column`` (tables are HTML: tracker.ui.tables)."""
+    return next(t for t in html_tables(at) if column in t.columns)
 
 
 def _notes_table(at) -> pd.DataFrame:

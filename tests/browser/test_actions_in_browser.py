@@ -78,7 +78,12 @@ def test_editor_updates_an_action_and_sees_it_in_table_chart_and_history(seeded_
     page.get_by_role("button", name="Enregistrer les modifications").click()
     page.get_by_text("Action 3.1 enregistrée.").wait_for(timeout=30_000)
 
-    history = _grid_texts(_tables(page).last)  # the history is the page's last table
+    # The history: an HTML table named by its caption.
+    history_table = page.locator("table.tk-table").filter(
+        has=page.locator("caption", has_text="Historique des changements")
+    )
+    history_table.wait_for(timeout=30_000)
+    history = history_table.locator("td").all_text_contents()
     assert "Statut : En cours → Bloqué" in history
     assert "Avancement : 95 % → 10 %" in history
     # The note is shown exactly as typed, as text: nothing injected, nothing run.

@@ -57,10 +57,10 @@ def _action_id(url: str, code: str) -> int:
 
 def _status_metric(page):  # noqa: ANN001, ANN202
     """The value of the « Statut » figure at the top of the action page."""
-    metric = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"^\s*Statut\s*$"))
+    metric = page.get_by_test_id("tkMetric").filter(
+        has=page.get_by_test_id("tkMetricLabel").filter(has_text=re.compile(r"^\s*Statut\s*$"))
     )
-    return metric.get_by_test_id("stMetricValue")
+    return metric.get_by_test_id("tkMetricValue")
 
 
 def _status(page) -> str:  # noqa: ANN001

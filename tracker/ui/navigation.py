@@ -109,6 +109,12 @@ def indicator_page() -> st.Page:
     )
 
 
+def indicator_link(indicator_id: int) -> str:
+    """The address of an indicator's page, relative to the page's own (so it also works
+    behind a proxy serving the app under a path): a link in an HTML table."""
+    return f"indicateur?indicator={indicator_id}"
+
+
 def surveys_page() -> st.Page:
     from tracker.ui.pages import surveys
 

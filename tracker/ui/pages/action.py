@@ -22,10 +22,10 @@ from tracker.services.permissions import Permission, can_edit_action, has_permis
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data, navigation
 from tracker.ui.components import (
-    Table,
-    arrow_table,
+    Metric,
     example_banner,
     lazy_section,
+    metric_cards_html,
     plain,
     saved_message,
 )
@@ -82,16 +82,26 @@ def _info_table(detail: ActionDetail) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Champ", "Valeur"])
 
 
-def _summary(detail: ActionDetail) -> None:
+def _summary_html(detail: ActionDetail) -> str:
+    """The action's key figures, as one block (components.metric_cards)."""
     a, s = detail.action, detail.state
-    cols = st.columns(5)
-    cols[0].metric("Statut", strings.status_label(a.status))
-    cols[1].metric("Météo", strings.weather_label(a.weather))
-    cols[2].metric("Avancement", format_percent(s.progress))
-    cols[3].metric(
-        "Attendu selon le calendrier", format_percent(s.expected) if s.expected is not None else "–"
+    return metric_cards_html(
+        [
+            Metric("Statut", strings.status_label(a.status)),
+            Metric("Météo", strings.weather_label(a.weather)),
+            Metric("Avancement", format_percent(s.progress)),
+            Metric(
+                "Attendu selon le calendrier",
+                format_percent(s.expected) if s.expected is not None else "–",
+            ),
+            Metric("Santé", strings.health_label(s.health)),
+        ]
     )
-    cols[4].metric("Santé", strings.health_label(s.health))
+
+
+def _summary(detail: ActionDetail, view: ActionView) -> None:
+    a, s = detail.action, detail.state
+    st.html(view.summary)
     flags = []
     if s.late:
         flags.append("⚠ En retard : la fin prévue est dépassée.")
@@ -281,15 +291,7 @@ def _milestones(user: User | None, detail: ActionDetail, view: ActionView, edita
     a = detail.action
     st.header("Jalons")
     if view.milestones is not None:
-        st.dataframe(
-            view.milestones,
-            hide_index=True,
-            key="milestones_table",
-            column_config={
-                "Échéance": st.column_config.DateColumn(format="DD/MM/YYYY"),
-                "Réalisé le": st.column_config.DateColumn(format="DD/MM/YYYY"),
-            },
-        )
+        st.html(view.milestones)
     else:
         st.info("Aucun jalon.")
     if not editable:
@@ -390,10 +392,10 @@ def _budget(view: ActionView) -> None:
         st.info("Aucune ligne budgétaire.")
     else:
         st.caption(view.budget_totals)
-        st.dataframe(view.budget_lines, hide_index=True, key="action_budget")
+        st.html(view.budget_lines)
     if view.fundings is not None:
         st.subheader("Cofinancements")
-        st.dataframe(view.fundings, hide_index=True, key="action_fundings")
+        st.html(view.fundings)
 
 
 def _budget_tables(
@@ -433,14 +435,10 @@ def _indicators(view: ActionView) -> None:
     if view.indicators is None:
         st.info("Aucun indicateur lié à cette action.")
         return
-    st.dataframe(view.indicators, hide_index=True, key="action_indicators")
-    for indicator_id, code in view.indicator_links:
-        st.page_link(
-            navigation.indicator_page(),
-            label=f"Fiche de l'indicateur {code}",
-            icon="📈",
-            query_params={"indicator": str(indicator_id)},
-        )
+    # Each code and name leads to the indicator's page (a real link, one table: a
+    # page link per indicator cost an element each on every run).
+    st.html(view.indicators)
+    st.caption("Cliquez sur le code ou le nom d'un indicateur pour ouvrir sa fiche.")
 
 
 def _indicators_table(rows: list[IndicatorRow]) -> pd.DataFrame | None:
@@ -473,7 +471,7 @@ def _history(view: ActionView) -> None:
     if view.history is None:
         st.info("Aucun changement enregistré.")
         return
-    st.dataframe(view.history, hide_index=True, key="action_history")
+    st.html(view.history)
 
 
 def _history_table(detail: ActionDetail) -> pd.DataFrame | None:
@@ -500,8 +498,8 @@ def _milestone_tables(detail: ActionDetail) -> tuple[pd.DataFrame | None, pd.Dat
             [
                 {
                     "Jalon": m.title,
-                    "Échéance": m.due_date,
-                    "Réalisé le": m.done_date,
+                    "Échéance": format_date(m.due_date),
+                    "Réalisé le": format_date(m.done_date),
                     "Poids": m.weight,
                     "À signaler": ", ".join(m.flags),
                 }
@@ -529,20 +527,20 @@ def _milestone_tables(detail: ActionDetail) -> tuple[pd.DataFrame | None, pd.Dat
 
 @dataclass(frozen=True)
 class ActionView:
-    """The page's tables, built once per data change and day (those only shown, as
-    Arrow tables: see ``arrow_table``)."""
+    """What the page shows, built once per data change and day: the key figures and
+    the read-only tables as escaped HTML (one element each: tracker.ui.tables)."""
 
-    info: Table
-    milestones: Table | None
+    summary: str
+    info: str
+    milestones: str | None
     milestone_source: pd.DataFrame  # the editor's starting point (it copies it)
     alerts: tuple[str, ...]
-    budget_lines: Table | None
+    budget_lines: str | None
     budget_totals: str
-    fundings: Table | None
-    indicators: Table | None
-    indicator_links: tuple[tuple[int, str], ...]  # (id, code)
-    history: Table | None
-    notes: str | None  # the notes, most recent first, as one escaped HTML table
+    fundings: str | None
+    indicators: str | None
+    history: str | None
+    notes: str | None  # the notes, most recent first
 
 
 # Shared by every session without a copy (st.cache_resource; nothing mutates it):
@@ -557,24 +555,29 @@ def _view(url: str, action_id: int, rev: int, at: date, _detail: ActionDetail) -
     linked = [r for r in data.indicator_rows(a.plan_id) if a.id in r.action_ids]
     indicators, history = _indicators_table(linked), _history_table(_detail)
 
-    def shown(frame: pd.DataFrame | None) -> Table | None:
-        return None if frame is None else arrow_table(frame)
+    def shown(frame: pd.DataFrame | None, caption: str, **options) -> str | None:  # noqa: ANN003
+        return None if frame is None else table_block(frame, caption=caption, **options)
 
+    links = [navigation.indicator_link(r.id) for r in linked]
     return ActionView(
-        info=arrow_table(_info_table(_detail)),
-        milestones=shown(milestones),
+        summary=_summary_html(_detail),
+        info=table_block(_info_table(_detail), caption="Fiche de l'action", scroll_after=40),
+        milestones=shown(milestones, "Jalons de l'action, dans l'ordre"),
         milestone_source=source,
         alerts=tuple(
             f"{budgets.ALERT_KINDS[alert.kind]} : {alert.message}"
             for alert in data.budget_alerts(a.plan_id)
             if alert.action_code == a.code
         ),
-        budget_lines=shown(lines),
+        budget_lines=shown(lines, "Lignes budgétaires de l'action"),
         budget_totals=totals,
-        fundings=shown(fundings),
-        indicators=shown(indicators),
-        indicator_links=tuple((r.id, r.code) for r in linked),
-        history=shown(history),
+        fundings=shown(fundings, "Cofinancements de l'action"),
+        indicators=shown(
+            indicators,
+            "Indicateurs liés à l'action",
+            links={"Code": links, "Indicateur": links},
+        ),
+        history=shown(history, "Historique des changements, les plus récents d'abord"),
         notes=_notes_html(_detail),
     )
 
@@ -629,10 +632,9 @@ def render() -> None:
     example_banner(structure.is_example)
     plain(f"{a.code} — {a.title}")
     saved_message("action_saved")
-    _summary(detail)
+    _summary(detail, view)
     st.header("Informations")
-    info = view.info
-    st.dataframe(info, hide_index=True, key="action_info", height=38 + 35 * len(info))
+    st.html(view.info)
     if a.description:
         st.subheader("Description")
         plain(a.description)
