@@ -413,6 +413,16 @@ def _row(at, code: str) -> int:
 def test_bulk_update_saves_every_row_in_one_go(app_engine):
     at = _bulk(app_engine)
     key = _bulk_key(app_engine)
+    # The editor holds what the user reads and edits; ids and versions stay on the server,
+    # matched by row: each edit below must land on its own action.
+    assert list(at.get("data_editor")[0].value.columns) == [
+        "Code",
+        "Action",
+        "Statut",
+        "Météo",
+        "Avancement",
+        "Commentaire",
+    ]
     edits = {
         _row(at, "2.2"): {"Statut": strings.status_label("bloque"), "Commentaire": "Attente."},
         _row(at, "3.1"): {"Avancement": 97},

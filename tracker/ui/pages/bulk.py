@@ -18,6 +18,10 @@ _BASE = "bulk_base"  # the table as loaded: what the user edits, and the version
 _STATUS = {strings.status_label(s): s for s in ActionStatus}
 _WEATHER = {strings.weather_label(w): w for w in Weather}
 COLUMNS = ["N°", "Version", "Code", "Action", "Statut", "Météo", "Avancement", "Commentaire"]
+# What the editor shows: the id and version stay in the loaded table (``_BASE``), matched
+# by row position (the editor's rows are fixed, and sorting them on screen does not
+# reorder what it returns); every column sent costs each run its conversion to Arrow.
+SHOWN = COLUMNS[2:]
 
 
 def load_table(plan_id: int) -> pd.DataFrame:
@@ -44,7 +48,8 @@ def load_table(plan_id: int) -> pd.DataFrame:
 
 
 def changed_rows(base: pd.DataFrame, edited: pd.DataFrame) -> list[action_service.BulkRow]:
-    """The rows the user changed (or commented), as service inputs."""
+    """The rows the user changed (or commented), as service inputs. ``edited``: the
+    editor's rows, in the same order as ``base`` (it may lack the id and version)."""
     result = []
     for (_, before), (_, after) in zip(base.iterrows(), edited.iterrows(), strict=True):
         status = _STATUS.get(after["Statut"]) if after["Statut"] != before["Statut"] else None
@@ -85,8 +90,9 @@ def render() -> None:
     saved_message("bulk_saved")
     key = f"{_BASE}_{plan_id}"
     if key not in st.session_state:
-        st.session_state[key] = load_table(plan_id)
-    base: pd.DataFrame = st.session_state[key]
+        loaded = load_table(plan_id)
+        st.session_state[key] = (loaded, loaded[SHOWN])
+    base, shown_table = st.session_state[key]
     if base.empty:
         st.info("Aucune action ne vous est confiée dans ce plan.")
         return
@@ -103,12 +109,11 @@ def render() -> None:
             + "."
         )
     edited = st.data_editor(
-        base,
+        shown_table,
         hide_index=True,
         key=f"bulk_editor_{plan_id}",
         num_rows="fixed",
-        disabled=["N°", "Version", "Code", "Action"],
-        column_order=["Code", "Action", "Statut", "Météo", "Avancement", "Commentaire"],
+        disabled=["Code", "Action"],
         column_config={
             "Action": st.column_config.TextColumn(width="large"),
             "Statut": st.column_config.SelectboxColumn(options=list(_STATUS), required=True),
@@ -119,12 +124,15 @@ def render() -> None:
             "Commentaire": st.column_config.TextColumn(width="large"),
         },
     )
-    cols = st.columns(2)
-    if cols[1].button("Recharger le tableau (abandonner les saisies)"):
+    # One row of buttons (a horizontal container: one block, where columns cost two more).
+    with st.container(horizontal=True):
+        save = st.button("Enregistrer toutes les modifications", type="primary")
+        reload = st.button("Recharger le tableau (abandonner les saisies)")
+    if reload:
         del st.session_state[key]
         st.session_state.pop(f"bulk_editor_{plan_id}", None)
         st.rerun()
-    if not cols[0].button("Enregistrer toutes les modifications", type="primary"):
+    if not save:
         return
     rows = changed_rows(base, edited)
     if not rows:
