@@ -1033,6 +1033,31 @@ def test_two_admins_changing_a_setting_at_once_leave_an_unbroken_history(engine:
     assert reading(engine, read_settings).upload_limit_mb == 50
 
 
+def test_two_admins_saving_forms_opened_on_the_same_settings_the_second_is_refused(
+    engine: Engine,
+) -> None:
+    """Both forms were opened on the defaults; both saves run at once: the second sees
+    the first's change under the lock and is refused (nothing written), instead of
+    putting back the limit its form still showed."""
+    shown = reading(engine, read_settings)
+
+    def save(**values: object) -> Callable[[], object]:
+        return writing(engine, lambda s: update_settings(s, SYSTEM, expected=shown, **values))
+
+    results = one_during_the_other(
+        engine,
+        save(public_view=False, upload_limit_mb=30),
+        save(public_view=True, upload_limit_mb=shown.upload_limit_mb),
+        first_pauses_after=lambda st: "FROM setting" in st,
+    )
+
+    assert isinstance(results[0], AppSettings), results[0]
+    assert isinstance(results[1], ConflictError), results[1]
+    assert "Taille maximale d'un fichier envoyé : 20 Mo → 30 Mo" in str(results[1])
+    assert reading(engine, read_settings) == AppSettings(public_view=False, upload_limit_mb=30)
+    assert [(e.old_value, e.new_value) for e in history(engine, "réglage")] == [("20", "30")]
+
+
 # Notes and pilot accounts ----------------------------------------------------
 
 

@@ -403,6 +403,39 @@ def test_an_admin_demoted_meanwhile_cannot_save_the_settings(app_engine):
         assert read_settings(session) == AppSettings(public_view=False, upload_limit_mb=20)
 
 
+def test_settings_saved_by_another_admin_meanwhile_are_not_overwritten(app_engine):
+    """Admin A opens the form; admin B changes the upload limit; A's save (of another
+    setting) is refused in French, naming B's change, and writes nothing: saving A's
+    form as it stood would have put the old limit back unseen."""
+    at = _settings_page(app_engine, "settings_form_open")
+    with db.session_scope(app_engine, write=True) as session:
+        other = users.create_user(session, system_actor("tests"), login="dsi", role="admin")
+        update_settings(session, other, public_view=False, upload_limit_mb=35)
+    at = run_app(at=at)
+    assert any("modifiés par quelqu'un d'autre" in w.value for w in at.warning)
+    assert at.number_input[0].value == 20  # the form still shows what A opened
+    at.toggle[0].set_value(True)
+    _button(at, "Enregistrer").click()
+    at = run_app(at=at)
+    assert not at.success
+    message = at.error[0].value
+    assert "modifiés par quelqu'un d'autre" in message and "rien n'est enregistré" in message
+    assert "Taille maximale d'un fichier envoyé : 20 Mo → 35 Mo" in message
+    with db.session_scope(app_engine) as session:
+        assert read_settings(session) == AppSettings(public_view=False, upload_limit_mb=35)
+    # Folded and opened again, the form starts from the settings in force and saves.
+    at.session_state["settings_form_open"] = False
+    at = run_app(at=at)
+    at = open_sections(at, "settings_form_open")
+    assert at.number_input[0].value == 35 and not at.warning
+    at.toggle[0].set_value(True)
+    _button(at, "Enregistrer").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == ["Réglages enregistrés."]
+    with db.session_scope(app_engine) as session:
+        assert read_settings(session) == AppSettings(public_view=True, upload_limit_mb=35)
+
+
 def test_account_page_shows_who_is_logged_in_and_builds_its_form_once_opened(app_engine):
     viewer = add_user(app_engine, "viewer", login="elu", display_name="Élue", email="e@cahors.fr")
     at = open_page(run_app(session_token(app_engine, viewer)), "Mon compte")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from tracker.errors import ValidationError
+from tracker.errors import ConflictError, ValidationError
 from tracker.models import Setting, User
 from tracker.services import audit
 from tracker.services.locking import lock_name
@@ -56,6 +56,28 @@ def read_settings(session: Session) -> AppSettings:
     )
 
 
+def _yes_no(value: bool) -> str:
+    return "oui" if value else "non"
+
+
+def _differences(shown: AppSettings, now: AppSettings) -> list[str]:
+    """What another admin changed, in French (« Taille maximale … : 20 Mo → 30 Mo »)."""
+    labels = [
+        ("Consultation publique", _yes_no(shown.public_view), _yes_no(now.public_view)),
+        (
+            "Taille maximale d'un fichier envoyé",
+            f"{shown.upload_limit_mb} Mo",
+            f"{now.upload_limit_mb} Mo",
+        ),
+        (
+            "Noms des pilotes dans les données ouvertes",
+            _yes_no(shown.open_data_pilot_names),
+            _yes_no(now.open_data_pilot_names),
+        ),
+    ]
+    return [f"{label} : {old} → {new}" for label, old, new in labels if old != new]
+
+
 def update_settings(
     session: Session,
     actor: User | None,
@@ -63,11 +85,15 @@ def update_settings(
     public_view: bool,
     upload_limit_mb: int,
     open_data_pilot_names: bool | None = None,
+    expected: AppSettings | None = None,
 ) -> AppSettings:
     """Change the settings (admins only); each change goes to the audit log.
 
     ``open_data_pilot_names`` left at None keeps the current choice (callers
-    written before the setting existed).
+    written before the setting existed). ``expected``: the settings as the form
+    showed them when it was opened; if another admin saved different ones since,
+    nothing is written and a ConflictError names what changed (the form would
+    otherwise put the old values back without anyone seeing it).
     """
     require(actor, Permission.MANAGE_SETTINGS)
     if not 1 <= upload_limit_mb <= 200:
@@ -77,6 +103,13 @@ def update_settings(
     # the same values, and the history showed two changes from one old value.
     lock_name(session, "settings")
     before = read_settings(session)
+    if expected is not None and before != expected:
+        raise ConflictError(
+            "Les réglages ont été modifiés par quelqu'un d'autre depuis que vous avez ouvert le "
+            "formulaire : rien n'est enregistré. Rechargez la page pour voir les réglages en "
+            "vigueur, puis refaites vos changements.",
+            details=_differences(expected, before),
+        )
     if open_data_pilot_names is None:
         open_data_pilot_names = before.open_data_pilot_names
     changes = {

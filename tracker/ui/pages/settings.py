@@ -12,6 +12,10 @@ from tracker.ui import auth, context, data
 from tracker.ui.components import lazy_section, saved_message
 
 _SAVED = "settings_saved"
+# The settings as the form showed them when it was opened (kept until it is saved or
+# folded): saving checks nobody changed them meanwhile (update_settings(expected=…)).
+_BASE = "settings_base"
+_FORM_KEYS = ("settings_public_view", "settings_limit", "settings_names")
 
 
 def _summary(current: AppSettings) -> str:
@@ -27,11 +31,26 @@ def _summary(current: AppSettings) -> str:
     )
 
 
+def _forget_form() -> None:
+    st.session_state.pop(_BASE, None)
+    for key in _FORM_KEYS:
+        st.session_state.pop(key, None)
+
+
 def _form(user: User, current: AppSettings) -> None:
+    base: AppSettings = st.session_state.setdefault(_BASE, current)
+    if base != current:
+        st.warning(
+            "Les réglages ont été modifiés par quelqu'un d'autre depuis que vous avez ouvert ce "
+            "formulaire : les valeurs en vigueur sont rappelées au-dessus. Enregistrer vos "
+            "changements sera refusé ; repliez puis rouvrez la section pour repartir des "
+            "réglages en vigueur."
+        )
     with st.form("settings"):
         public_view = st.toggle(
             "Consultation publique du plan (sans compte, en lecture seule)",
-            value=current.public_view,
+            value=base.public_view,
+            key=_FORM_KEYS[0],
             help="Désactivée par défaut. Les visiteurs voient la vue d'ensemble, le plan et les "
             "fiches actions, sans rien pouvoir modifier.",
         )
@@ -39,12 +58,14 @@ def _form(user: User, current: AppSettings) -> None:
             "Taille maximale d'un fichier envoyé (Mo)",
             min_value=1,
             max_value=200,
-            value=current.upload_limit_mb,
+            value=base.upload_limit_mb,
             step=1,
+            key=_FORM_KEYS[1],
         )
         names = st.toggle(
             "Publier les noms des pilotes dans les données ouvertes",
-            value=current.open_data_pilot_names,
+            value=base.open_data_pilot_names,
+            key=_FORM_KEYS[2],
             help="Désactivé par défaut : les données ouvertes gardent la fonction et le service "
             "du pilote, jamais son nom, sauf si vous l'autorisez ici.",
         )
@@ -59,10 +80,12 @@ def _form(user: User, current: AppSettings) -> None:
                 public_view=public_view,
                 upload_limit_mb=int(limit),
                 open_data_pilot_names=names,
+                expected=base,
             )
     except TrackerError as exc:
         st.error(str(exc))
         return
+    _forget_form()
     st.session_state[_SAVED] = "Réglages enregistrés."
     st.rerun()  # the settings in force, above the form, show the change
 
@@ -77,3 +100,5 @@ def render() -> None:
     if (box := lazy_section("Modifier les réglages", "settings_form_open")) is not None:
         with box:
             _form(user, current)
+    else:
+        _forget_form()  # opened again, the form starts from the settings in force
