@@ -187,10 +187,18 @@ def _edit_of(m: Measurement, **changes) -> MeasurementEdit:
     return MeasurementEdit(**(values | changes))
 
 
-def _save(engine, indicator_id, edits, *, deleted_ids=None, actor=ADMIN, today=AT) -> int:
+def _save(
+    engine, indicator_id, edits, *, deleted_ids=None, actor=ADMIN, today=AT, expected=None
+) -> int:
     with db.session_scope(engine, write=True) as session:
         return save_measurements(
-            session, actor, indicator_id, edits, deleted_ids=deleted_ids, today=today
+            session,
+            actor,
+            indicator_id,
+            edits,
+            deleted_ids=deleted_ids,
+            today=today,
+            expected=expected,
         )
 
 
@@ -965,6 +973,38 @@ def test_adding_deleting_and_editing_together(engine, example_plan):
     assert sorted(e.operation for e in entries) == ["création", "modification", "suppression"]
     assert {e.indicator_id for e in entries} == {i6.id}
     assert _revision(engine) == revision + 1
+
+
+def test_a_table_opened_before_someone_corrected_a_measurement_cannot_overwrite_it(
+    engine, example_plan
+):
+    """A opens the table; B corrects the 2025 value; A saves a change to that row (or
+    deletes it): refused in French, nothing written. A change to a row B left alone
+    goes through."""
+    i8 = _indicator(engine, example_plan.id, "I8")
+    shown = {m.id: _edit_of(m) for m in _measurements(engine, i8.id)}  # A's table
+    m = _by_date(engine, i8.id)[date(2025, 12, 31)]
+    assert _save(engine, i8.id, [_edit_of(m, value=690_000)]) == 1  # B's correction
+    before = _state_of_database(engine)
+    for edits, deleted in (([_edit_of(m, comment="Chiffre provisoire")], None), ([], [m.id])):
+        with pytest.raises(ConflictError) as refused:
+            _save(engine, i8.id, edits, deleted_ids=deleted, expected=shown)
+        assert "modifiées par quelqu'un d'autre" in str(refused.value)
+        assert refused.value.details == ["Mesure du 31/12/2025 : modifiée entre-temps."]
+        assert _state_of_database(engine) == before
+    other = _by_date(engine, i8.id)[date(2024, 12, 31)]
+    assert _save(engine, i8.id, [_edit_of(other, comment="Vérifié")], expected=shown) == 1
+    assert _by_date(engine, i8.id)[date(2025, 12, 31)].value == 690_000.0  # B's value kept
+
+
+def test_a_measurement_deleted_meanwhile_is_named_when_a_stale_table_is_saved(engine, example_plan):
+    i7 = _indicator(engine, example_plan.id, "I7")
+    shown = {m.id: _edit_of(m) for m in _measurements(engine, i7.id)}
+    m = _by_date(engine, i7.id)[date(2018, 12, 31)]
+    assert _save(engine, i7.id, [], deleted_ids=[m.id]) == 1  # B deletes it
+    with pytest.raises(ConflictError) as refused:
+        _save(engine, i7.id, [_edit_of(m, value=4)], expected=shown)
+    assert refused.value.details == ["Mesure du 31/12/2018 : supprimée entre-temps."]
 
 
 def test_saving_unchanged_measurements_writes_nothing(engine, example_plan):

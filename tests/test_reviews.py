@@ -466,6 +466,33 @@ def test_a_closed_review_can_no_longer_change_take_decisions_be_deleted_or_close
     assert review.snapshot == frozen.snapshot and review.closed_at == frozen.closed_at
 
 
+def test_a_review_form_opened_before_someone_saved_the_review_cannot_overwrite_it(
+    engine, example_plan
+):
+    """A and B open the same review's form; B saves new attendees; A's save (of the
+    title) is refused in French, naming the field B changed, and nothing is written."""
+    editor = add_user(engine, "editor")
+    review_id = _open(engine, editor, example_plan.id, A_DAY, "Comité A", attendees="Élus")
+    shown = ReviewInput(A_DAY, "Comité A", "Élus", "")
+    _write(
+        engine,
+        lambda s: update_review(
+            s, editor, review_id, ReviewInput(A_DAY, "Comité A", "Élus, DGS"), expected=shown
+        ),
+    )
+    error = _refused(
+        engine,
+        ConflictError,
+        lambda s: update_review(
+            s, editor, review_id, ReviewInput(A_DAY, "Comité A bis", "Élus"), expected=shown
+        ),
+    )
+    assert "modifié par quelqu'un d'autre" in str(error)
+    assert error.details == ["Modifié entre-temps : Participants."]
+    review = _review(engine, review_id)
+    assert (review.title, review.attendees) == ("Comité A", "Élus, DGS")
+
+
 def test_an_open_review_can_be_edited_and_deleted_with_its_decisions(engine, example_plan):
     editor = add_user(engine, "editor")
     before = count_rows(engine)

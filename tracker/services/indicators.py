@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -436,6 +437,42 @@ class MeasurementEdit:
     measurement_id: int | None = None
 
 
+def _measurement_values(m: Measurement | MeasurementEdit) -> tuple:
+    return (
+        m.date,
+        None if m.value is None else float(m.value),
+        (m.source or "").strip(),
+        m.sample_size,
+        m.ci_low,
+        m.ci_high,
+        (m.comment or "").strip(),
+    )
+
+
+def _check_unchanged(
+    existing: dict[int, Measurement], expected: Mapping[int, MeasurementEdit], touched: set[int]
+) -> None:
+    """ConflictError if a row the save touches differs from what the user's table showed."""
+    stale = []
+    for mid in sorted(touched):
+        shown = expected.get(mid)
+        if shown is None:
+            continue
+        when = shown.date.strftime("%d/%m/%Y") if shown.date else "sans date"
+        current = existing.get(mid)
+        if current is None:
+            stale.append(f"Mesure du {when} : supprimée entre-temps.")
+        elif _measurement_values(current) != _measurement_values(shown):
+            stale.append(f"Mesure du {when} : modifiée entre-temps.")
+    if stale:
+        raise ConflictError(
+            "Les mesures ont été modifiées par quelqu'un d'autre depuis que vous avez ouvert le "
+            "tableau : rien n'est enregistré. Rechargez le tableau pour voir les valeurs en "
+            "vigueur, puis refaites vos corrections.",
+            details=stale,
+        )
+
+
 def value_range(unit: str) -> tuple[float | None, float | None]:
     """The values a unit allows: 0-100 for a percentage, ≥ 0 for counts and amounts."""
     text = (unit or "").strip().lower()
@@ -505,6 +542,7 @@ def save_measurements(
     *,
     deleted_ids: list[int] | None = None,
     today: date,
+    expected: Mapping[int, MeasurementEdit] | None = None,
 ) -> int:
     """Add, change and delete an indicator's measurements in ONE transaction.
 
@@ -513,6 +551,11 @@ def save_measurements(
     a date outside the plan's period or in the future, two measurements on the
     same date from the same source, a measurement computed from a survey wave
     (recompute the wave instead). Returns the number of measurements changed.
+
+    ``expected``: the existing measurements as the user's table showed them (by id).
+    If someone changed or deleted, meanwhile, a row this save changes or deletes,
+    nothing is written and a ConflictError names those rows: saving would otherwise
+    put back values its author never saw, or delete a correction unseen.
     """
     require(actor, Permission.EDIT_PLAN)
     # The indicator first, then its measurements: a second save waits, then sees a
@@ -525,6 +568,12 @@ def save_measurements(
         m.id: m for m in lock_rows(session, Measurement, Measurement.indicator_id == indicator_id)
     }
     deleted = set(deleted_ids or [])
+    if expected is not None:
+        _check_unchanged(
+            existing,
+            expected,
+            deleted | {e.measurement_id for e in edits if e.measurement_id is not None},
+        )
     problems: list[str] = []
     for mid in deleted:
         m = existing.get(mid)

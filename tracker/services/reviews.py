@@ -341,25 +341,56 @@ def _still_open(session: Session, actor: User | None, review_id: int, refusal: s
     return review
 
 
+def _review_values(data: ReviewInput | Review) -> dict[str, Any]:
+    return {
+        "date": data.date,
+        "title": data.title.strip(),
+        "attendees": (data.attendees or "").strip(),
+        "agenda": (data.agenda or "").strip(),
+    }
+
+
+_REVIEW_FIELD_LABELS = {
+    "date": "Date",
+    "title": "Titre",
+    "attendees": "Participants",
+    "agenda": "Ordre du jour",
+}
+
+
 def update_review(
-    session: Session, actor: User | None, review_id: int, data: ReviewInput
+    session: Session,
+    actor: User | None,
+    review_id: int,
+    data: ReviewInput,
+    *,
+    expected: ReviewInput | None = None,
 ) -> Review:
-    """Change an open review's date, title, attendees or agenda."""
+    """Change an open review's date, title, attendees or agenda.
+
+    ``expected``: the review as the user's form showed it when opened; if someone
+    saved it differently since, nothing is written and a ConflictError names the
+    fields changed (the form would otherwise put the old text back unseen)."""
     review = _still_open(
         session,
         actor,
         review_id,
         "Ce comité est clos : son compte rendu est figé et ne se modifie plus.",
     )
+    if expected is not None:
+        now, shown = _review_values(review), _review_values(expected)
+        changed = [_REVIEW_FIELD_LABELS[k] for k in now if now[k] != shown[k]]
+        if changed:
+            raise ConflictError(
+                "Ce comité a été modifié par quelqu'un d'autre depuis que vous avez ouvert le "
+                "formulaire : rien n'est enregistré. Rechargez la page pour voir sa version, "
+                "puis refaites vos changements.",
+                details=[f"Modifié entre-temps : {', '.join(changed)}."],
+            )
     problems = _review_problems(data)
     if problems:
         raise ValidationError("Le comité n'est pas modifié.", details=problems)
-    values = {
-        "date": data.date,
-        "title": data.title.strip(),
-        "attendees": (data.attendees or "").strip(),
-        "agenda": (data.agenda or "").strip(),
-    }
+    values = _review_values(data)
     if audit.apply_changes(
         session, review, values, actor=actor, entity="comité", plan_id=review.plan_id
     ):
