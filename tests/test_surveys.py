@@ -32,7 +32,7 @@ from sqlmodel import select
 
 from tests.conftest import PROJECT_ROOT, add_user, count_rows
 from tracker import db
-from tracker.errors import PermissionDenied, ValidationError
+from tracker.errors import ConflictError, PermissionDenied, ValidationError
 from tracker.io.survey_file import REFUSED, SurveyTable, read_survey_file
 from tracker.io.workbook import InputFile
 from tracker.models import (
@@ -913,6 +913,35 @@ def test_refused_wave_update_writes_nothing(engine: Engine, small: Small, case: 
     error = _refused(engine, lambda s: update_wave(s, ADMIN, small.wave_id, data), expected)
     assert error.message == "La vague n'est pas modifiée."
     assert _snapshot(engine, small.wave_id) == kept
+
+
+def test_a_wave_form_opened_before_someone_saved_the_wave_cannot_overwrite_it(
+    engine: Engine, small: Small
+) -> None:
+    """A and B open the same wave's form; B corrects the method; A's rename is refused
+    in French, naming the field B changed, and nothing is written."""
+    other = _new_wave(engine, small.plan_id, "Enquête test 2021", date(2021, 6, 30))
+    shown = WaveInput("Enquête test 2021", None, date(2021, 6, 30))
+    with db.session_scope(engine, write=True) as session:
+        update_wave(
+            session,
+            ADMIN,
+            other,
+            WaveInput("Enquête test 2021", None, date(2021, 6, 30), method="Téléphone"),
+            expected=shown,
+        )
+    kept = _snapshot(engine, other)
+    error = _refused(
+        engine,
+        lambda s: update_wave(
+            s, ADMIN, other, WaveInput("Enquête 2021", None, date(2021, 6, 30)), expected=shown
+        ),
+        "modifiée par quelqu'un d'autre",
+        "Modifié entre-temps : Méthode.",
+        error=ConflictError,
+    )
+    assert error.details == ["Modifié entre-temps : Méthode."]
+    assert _snapshot(engine, other) == kept
 
 
 def test_renaming_onto_another_wave_is_refused(engine: Engine, small: Small) -> None:

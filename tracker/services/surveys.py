@@ -23,13 +23,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tracker.errors import NotFoundError, ValidationError
+from tracker.errors import ConflictError, NotFoundError, ValidationError
 from tracker.models import (
     Indicator,
     Measurement,
@@ -193,24 +194,57 @@ def create_wave(
     return wave
 
 
-def update_wave(session: Session, actor: User | None, wave_id: int, data: WaveInput) -> SurveyWave:
-    """Rename or redate a wave; its measurements follow (new date, new source)."""
-    require(actor, Permission.EDIT_PLAN)
-    found = session.get(SurveyWave, wave_id)
-    if found is not None:
-        _lock_wave_names(session, found.plan_id)
-    wave = _locked_wave(session, wave_id)
-    plan = session.get(Plan, wave.plan_id)
-    problems = _wave_problems(session, plan, data, wave.id)
-    if problems:
-        raise ValidationError("La vague n'est pas modifiée.", details=problems)
-    values = {
+def _wave_values(data: WaveInput | SurveyWave) -> dict[str, Any]:
+    return {
         "name": " ".join(data.name.split()),
         "fieldwork_start": data.fieldwork_start,
         "fieldwork_end": data.fieldwork_end,
         "method": (data.method or "").strip(),
         "population": (data.population or "").strip(),
     }
+
+
+_WAVE_FIELD_LABELS = {
+    "name": "Nom",
+    "fieldwork_start": "Début du terrain",
+    "fieldwork_end": "Fin du terrain",
+    "method": "Méthode",
+    "population": "Population",
+}
+
+
+def update_wave(
+    session: Session,
+    actor: User | None,
+    wave_id: int,
+    data: WaveInput,
+    *,
+    expected: WaveInput | None = None,
+) -> SurveyWave:
+    """Rename or redate a wave; its measurements follow (new date, new source).
+
+    ``expected``: the wave as the user's form showed it when opened; if someone saved
+    it differently since, nothing is written and a ConflictError names the fields."""
+    require(actor, Permission.EDIT_PLAN)
+    found = session.get(SurveyWave, wave_id)
+    if found is not None:
+        _lock_wave_names(session, found.plan_id)
+    wave = _locked_wave(session, wave_id)
+    if expected is not None:
+        now, shown = _wave_values(wave), _wave_values(expected)
+        changed = [_WAVE_FIELD_LABELS[k] for k in now if now[k] != shown[k]]
+        if changed:
+            raise ConflictError(
+                "Cette vague a été modifiée par quelqu'un d'autre depuis que vous avez ouvert le "
+                "formulaire : rien n'est enregistré. Rechargez la page pour voir sa version, "
+                "puis refaites vos changements.",
+                details=[f"Modifié entre-temps : {', '.join(changed)}."],
+            )
+    plan = session.get(Plan, wave.plan_id)
+    problems = _wave_problems(session, plan, data, wave.id)
+    if problems:
+        raise ValidationError("La vague n'est pas modifiée.", details=problems)
+    values = _wave_values(data)
     changed = audit.apply_changes(
         session, wave, values, actor=actor, entity="vague", plan_id=wave.plan_id
     )
