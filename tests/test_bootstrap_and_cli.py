@@ -15,7 +15,9 @@ from alembic import command
 from tests.conftest import PG_URL, PROJECT_ROOT
 from tracker import db
 from tracker.bootstrap import prepare_database
-from tracker.cli import main
+from tracker.cli import ROLES, main
+from tracker.models import Role
+from tracker.services import users
 from tracker.services.plans import list_plans
 
 
@@ -174,3 +176,72 @@ def test_command_line_runs_as_a_module(tmp_path):
     )
     assert bad.returncode == 2
     assert "Erreur" in bad.stderr
+
+
+# --------------------------------------------------------------------------
+# Start-up time: the CLI runs in many subprocesses (tests, benchmarks, cron)
+# --------------------------------------------------------------------------
+
+_HEAVY_MODULES = ("sqlalchemy", "sqlmodel", "alembic", "pandas", "argon2", "openpyxl")
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_and_argument_errors_answer_without_loading_the_database_or_pandas():
+    done = _python(f"""
+import sys
+from tracker.cli import main
+for argv in (["--help"], ["users", "add", "alice", "--role", "chef"]):
+    try:
+        main(argv)
+    except SystemExit as stop:
+        print("sortie", stop.code)
+print("chargés", [m for m in {_HEAVY_MODULES!r} if m in sys.modules])
+""")
+    assert done.returncode == 0, done.stderr
+    assert "sortie 0\nsortie 2\n" in done.stdout
+    assert "Erreur : " in done.stderr and "'chef'" in done.stderr
+    assert done.stdout.rstrip().endswith("chargés []")
+
+
+def test_importing_the_accounts_module_computes_no_password_hash():
+    # An Argon2 hash costs about 0.2 s: made at import, every command paid for it.
+    done = _python("""
+import argon2
+made = []
+original = argon2.PasswordHasher.hash
+argon2.PasswordHasher.hash = lambda self, *args: made.append(1) or original(self, *args)
+import tracker.services.users
+print("hachages", len(made))
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hachages 0"
+
+
+def test_unknown_login_is_checked_against_a_hash_as_costly_as_a_real_one(engine, monkeypatch):
+    # Timing equality: an unknown login must cost a full Argon2 verification.
+    checked = []
+    real_verify = users.verify_password
+
+    def spy(password_hash: str | None, password: str) -> bool:
+        checked.append(password_hash)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(users, "verify_password", spy)
+    with db.session_scope(engine, write=True) as session:
+        outcome = users.authenticate(session, "personne", "un mot de passe")
+    assert outcome == users.LoginOutcome(None, users.WRONG_CREDENTIALS)
+    [dummy] = checked
+    assert dummy.startswith("$argon2") and not users.needs_rehash(dummy)
+
+
+def test_command_line_role_choices_are_the_roles_of_the_model():
+    assert tuple(role.value for role in Role) == ROLES

@@ -314,6 +314,28 @@ def test_admin_disables_an_account_but_not_their_own(app_engine):
     assert not _user(app_engine, "elu").active
 
 
+def test_accounts_table_shows_a_password_given_to_a_single_sign_on_account(app_engine):
+    """The table is read once per data revision: resetting the password of an account
+    that only signed in with the collectivity's account must show on the next run."""
+    with db.session_scope(app_engine, write=True) as session:
+        sso = users.create_user(
+            session, system_actor("tests"), login="dsi", role="viewer", email="dsi@cahors.fr"
+        )
+    _admin, at = _users_page(app_engine, "users_edit_open")
+    column = "Connexion"
+    assert _accounts(at).set_index("Identifiant").loc["dsi", column] == "Compte de la collectivité"
+    at.selectbox(key="edit_user").set_value(sso.id)
+    at = run_app(at=at)
+    form = {t.label: t for t in at.text_input}
+    form["Nouveau mot de passe"].input("un nouveau mot de passe")
+    form["Confirmer le nouveau mot de passe"].input("un nouveau mot de passe")
+    _button(at, "Réinitialiser").click()
+    at = run_app(at=at)
+    assert at.success and _accounts(at).set_index("Identifiant").loc["dsi", column] == (
+        "Mot de passe"
+    )
+
+
 def test_admin_resets_a_password_only_when_confirmed(app_engine):
     viewer = add_user(app_engine, "viewer", login="elu")
     _admin, at = _users_page(app_engine, "users_edit_open")

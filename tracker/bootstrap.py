@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from tracker.db import UpgradeResult, get_engine, session_scope, upgrade_database
-from tracker.io.example import load_example
 from tracker.models import Plan, Setting
 from tracker.services.app_settings import INITIALISED
 from tracker.services.users import SECRET_SETTING, session_secret
@@ -55,6 +54,10 @@ def prepare_database(
             session.flush()
             has_plan = session.exec(select(Plan.id)).first() is not None
             if load_example_plan and not has_plan:
+                # Imported here: reading the example's files needs pandas and the
+                # import machinery, which a database already set up never uses.
+                from tracker.io.example import load_example  # noqa: PLC0415
+
                 load_example(session)
                 loaded = True
     except sa.exc.IntegrityError:

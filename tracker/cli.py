@@ -15,26 +15,15 @@ import traceback
 from datetime import date
 from pathlib import Path
 
-from tracker import db
-from tracker.bootstrap import prepare_database
 from tracker.errors import NotFoundError, TrackerError, ValidationError
-from tracker.formats import format_date, format_number, format_percent
 from tracker.io import parsing
-from tracker.io.budget_export import finance_workbook
-from tracker.io.example import example_present, load_example
-from tracker.io.export import write_workbook
-from tracker.io.opendata import open_data_files, write_open_data
-from tracker.io.plan_import import report_lines, run_import
-from tracker.io.report import charts_problem, report_content, report_pdf, report_xlsx
-from tracker.io.survey_file import read_survey_file
-from tracker.io.workbook import InputFile
-from tracker.models import Role
-from tracker.services import plans as plan_service
-from tracker.services import reviews as review_service
-from tracker.services import surveys, users
-from tracker.services.app_settings import INITIALISED, read_settings, set_setting
-from tracker.services.integrity import run_checks
-from tracker.services.users import command_line_actor
+
+# Each command imports what it needs when it runs: the database, pandas and the
+# report's libraries take seconds to import, and ``--help`` or a mistyped option
+# should answer at once (the tests and benchmarks run the CLI many times). For the
+# same reason the roles are spelled out here rather than read from tracker.models;
+# tests/test_bootstrap_and_cli.py checks that they stay the model's.
+ROLES = ("admin", "editor", "pilot", "viewer")
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -191,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="users_command", metavar="ACTION", parser_class=_FrenchParser
     )
     users_commands.required = True
-    roles = [r.value for r in Role]
+    roles = list(ROLES)
     add = users_commands.add_parser("add", help="créer un compte")
     add.add_argument("login", help="identifiant")
     add.add_argument("--role", required=True, choices=roles, help="rôle du compte")
@@ -220,6 +209,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.io.example import example_present, load_example  # noqa: PLC0415
+    from tracker.services.app_settings import INITIALISED, set_setting  # noqa: PLC0415
+    from tracker.services.users import command_line_actor  # noqa: PLC0415
+
     engine = db.get_engine()
     result = prepare_database(engine, load_example_plan=not args.empty)
     if result.upgrade.backup:
@@ -242,12 +237,17 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+
     destination = db.backup_sqlite(db.get_engine(), args.path)
     print(f"Sauvegarde écrite : {destination}")
     return EXIT_OK
 
 
 def _check(_args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.services.integrity import run_checks  # noqa: PLC0415
+
     engine = db.get_engine()
     head = db.head_revision()
     current = db.current_revision(engine)
@@ -280,6 +280,11 @@ def _read_password(from_stdin: bool) -> tuple[str, str]:
 
 
 def _users(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.services import users  # noqa: PLC0415
+    from tracker.services.users import command_line_actor  # noqa: PLC0415
+
     engine = db.get_engine()
     prepare_database(engine)
     actor = command_line_actor()
@@ -327,6 +332,8 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _find_plan_id(session, name: str | None) -> int:  # noqa: ANN001
+    from tracker.services import plans as plan_service  # noqa: PLC0415
+
     plans = plan_service.list_plans(session)
     if name is None:
         if not plans:
@@ -340,6 +347,12 @@ def _find_plan_id(session, name: str | None) -> int:  # noqa: ANN001
 
 
 def _import(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.io.plan_import import report_lines, run_import  # noqa: PLC0415
+    from tracker.io.workbook import InputFile  # noqa: PLC0415
+    from tracker.services.users import command_line_actor  # noqa: PLC0415
+
     engine = db.get_engine()
     prepare_database(engine)
     files = []
@@ -376,6 +389,14 @@ def _date_option(value: str | None, option: str) -> date | None:
 
 
 def _survey_import(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.formats import format_number, format_percent  # noqa: PLC0415
+    from tracker.io.survey_file import read_survey_file  # noqa: PLC0415
+    from tracker.io.workbook import InputFile  # noqa: PLC0415
+    from tracker.services import surveys  # noqa: PLC0415
+    from tracker.services.users import command_line_actor  # noqa: PLC0415
+
     engine = db.get_engine()
     prepare_database(engine)
     if not args.file.is_file():
@@ -431,6 +452,11 @@ def _survey_import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.io.export import write_workbook  # noqa: PLC0415
+    from tracker.services import plans as plan_service  # noqa: PLC0415
+
     engine = db.get_engine()
     prepare_database(engine)
     with db.session_scope(engine) as session:
@@ -457,6 +483,12 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _opendata(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.io.opendata import open_data_files, write_open_data  # noqa: PLC0415
+    from tracker.services import plans as plan_service  # noqa: PLC0415
+    from tracker.services.app_settings import read_settings  # noqa: PLC0415
+
     engine = db.get_engine()
     prepare_database(engine)
     with db.session_scope(engine) as session:
@@ -482,6 +514,11 @@ def _opendata(args: argparse.Namespace) -> int:
 
 
 def _export_budget(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.io.budget_export import finance_workbook  # noqa: PLC0415
+    from tracker.services import plans as plan_service  # noqa: PLC0415
+
     engine = db.get_engine()
     prepare_database(engine)
     with db.session_scope(engine) as session:
@@ -498,6 +535,10 @@ def _export_budget(args: argparse.Namespace) -> int:
 
 
 def _known_reviews(session) -> str:  # noqa: ANN001
+    from tracker.formats import format_date  # noqa: PLC0415
+    from tracker.services import plans as plan_service  # noqa: PLC0415
+    from tracker.services import reviews as review_service  # noqa: PLC0415
+
     reviews = [
         f"n°{r.id} « {r.title} » du {format_date(r.date)}"
         for plan in plan_service.list_plans(session)
@@ -507,6 +548,12 @@ def _known_reviews(session) -> str:  # noqa: ANN001
 
 
 def _report(args: argparse.Namespace) -> int:
+    from tracker import db  # noqa: PLC0415
+    from tracker.bootstrap import prepare_database  # noqa: PLC0415
+    from tracker.formats import format_date, format_number  # noqa: PLC0415
+    from tracker.io.report import charts_problem, report_content, report_pdf, report_xlsx  # noqa: PLC0415
+    from tracker.services import reviews as review_service  # noqa: PLC0415
+
     for path in (args.file, args.xlsx):
         # Refused before the few seconds the charts take.
         if path is not None and not path.parent.is_dir():

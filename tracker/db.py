@@ -17,18 +17,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tracker.errors import DatabaseError
 from tracker.settings import PROJECT_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported by the functions that migrate (below): it takes about a
+# second to import, and a process that only opens sessions (``python -m tracker
+# backup``, the app server before its first page) never needs it.
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -165,6 +169,8 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
 
 def alembic_config(engine: Engine | None = None) -> Config:
     """An Alembic configuration pointing at tracker/migrations."""
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -175,10 +181,14 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -234,6 +244,8 @@ def upgrade_database(engine: Engine) -> UpgradeResult:
     On SQLite, a copy of a non-empty database is taken before any upgrade, in
     TRACKER_BACKUP_DIR or a ``backups`` folder beside the file.
     """
+    from alembic import command  # noqa: PLC0415
+
     head = head_revision()
     try:
         before = current_revision(engine)

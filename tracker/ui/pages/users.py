@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -13,6 +13,7 @@ from tracker import db, strings
 from tracker.errors import TrackerError
 from tracker.models import Role, User
 from tracker.services import users
+from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.ui import auth, context
 from tracker.ui.components import Table, arrow_table, lazy_section, saved_message
@@ -43,42 +44,45 @@ def _run(done: str, operation: Callable[[Session], object]) -> None:
     st.rerun()
 
 
-# Read once per data change (linking a pilot or archiving an action bumps the
-# revision), and shared by every session (st.cache_resource; tuples): loading the
-# 500 actions of a large plan took most of each run (benchmarks/pages.py). The
-# accounts are read on every run: resetting a password does not bump the revision.
+@dataclass(frozen=True)
+class _Accounts:
+    """The accounts, the plan's actions (for their pilots) and the table shown."""
+
+    accounts: tuple[User, ...]
+    actions: tuple[users.PlanAction, ...]
+    table: Table
+
+
+# Read once per data change and shared by every session (st.cache_resource; nothing
+# mutates it): every change of an account (creation, role, activation, password,
+# pilot links) bumps the revision, as do the actions' changes. Loading the 500
+# actions of a large plan, and the accounts, took most of each run (benchmarks/pages.py).
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _plan_actions(url: str, plan_id: int, rev: int) -> tuple[users.PlanAction, ...]:
+def _accounts(url: str, plan_id: int | None, rev: int, _admin: User) -> _Accounts:
     with db.session_scope(db.get_engine(url)) as session:
-        return tuple(users.plan_actions(session, plan_id))
+        accounts = tuple(users.list_users(session, _admin))
+        actions = tuple(users.plan_actions(session, plan_id)) if plan_id is not None else ()
+    return _Accounts(accounts, actions, _accounts_table(accounts, actions))
 
 
-# Keyed by the table's own cells, so it is never stale and needs no clearing: what
-# each run saves is building the DataFrame and converting it to Arrow (milliseconds).
-@functools.lru_cache(maxsize=8)
-def _table(rows: tuple[tuple[str, ...], ...]) -> Table:
-    return arrow_table(pd.DataFrame(rows, columns=_COLUMNS))
-
-
-def _accounts_table(accounts: list[User], actions: tuple[users.PlanAction, ...]) -> Table:
+def _accounts_table(accounts: tuple[User, ...], actions: tuple[users.PlanAction, ...]) -> Table:
     piloted: dict[int, list[str]] = {}
     for action in actions:
         if action.pilot_user_id is not None:
             piloted.setdefault(action.pilot_user_id, []).append(action.code)
-    return _table(
-        tuple(
-            (
-                u.login,
-                u.display_name,
-                u.email or "",
-                strings.ROLE_LABELS[Role(u.role)],
-                "Oui" if u.active else "Non",
-                ", ".join(piloted.get(u.id, [])),
-                "Mot de passe" if u.password_hash else "Compte de la collectivité",
-            )
-            for u in accounts
+    rows = [
+        (
+            u.login,
+            u.display_name,
+            u.email or "",
+            strings.ROLE_LABELS[Role(u.role)],
+            "Oui" if u.active else "Non",
+            ", ".join(piloted.get(u.id, [])),
+            "Mot de passe" if u.password_hash else "Compte de la collectivité",
         )
-    )
+        for u in accounts
+    ]
+    return arrow_table(pd.DataFrame(rows, columns=_COLUMNS))
 
 
 def _create_form(admin: User) -> None:
@@ -179,16 +183,18 @@ def _edit_forms(
 def render() -> None:
     admin = auth.current_user()
     st.title("Utilisateurs")
+    # The navigation offers this page to admins only; checked again here, the cached read
+    # below not repeating the service's check for every admin.
+    if not has_permission(admin, Permission.MANAGE_USERS):
+        st.error("Seuls les administrateurs gèrent les comptes.")
+        return
     plan_id = context.selected_plan_id()
-    with db.session_scope(context.engine()) as session:
-        accounts = users.list_users(session, admin)
-    actions = (
-        _plan_actions(get_settings().database_url, plan_id, context.revision())
-        if plan_id is not None
-        else ()
+    shown = _accounts(
+        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), _admin=admin
     )
+    accounts, actions = list(shown.accounts), shown.actions
     saved_message(_SAVED)
-    st.dataframe(_accounts_table(accounts, actions), hide_index=True, key="users_table")
+    st.dataframe(shown.table, hide_index=True, key="users_table")
     # The forms are built only once opened: most visits read the table.
     if (box := lazy_section("Créer un compte", "users_create_open")) is not None:
         with box:
