@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -12,7 +14,15 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, count_rows, session_token
-from tests.pages import APP, open_page, open_sections, run_app
+from tests.pages import (
+    APP,
+    html_tables,
+    metric_cards,
+    metrics,
+    open_page,
+    open_sections,
+    run_app,
+)
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import (
@@ -96,6 +106,12 @@ def _measurements(engine, code: str) -> list[Measurement]:
         )
 
 
+def _indicator_actions(engine, indicator_id: int) -> list[int]:
+    with db.session_scope(engine) as session:
+        detail = indicator_service.indicator_detail(session, indicator_id, date.today())
+        return [action_id for action_id, _, _ in detail.actions]
+
+
 def _wave(engine, name: str) -> SurveyWave | None:
     with db.session_scope(engine) as session:
         return session.exec(select(SurveyWave).where(SurveyWave.name == name)).one_or_none()
@@ -115,6 +131,24 @@ def _table(at, column: str):
     tables = [df.value for df in at.dataframe if column in df.value.columns]
     assert len(tables) == 1, [list(t.columns) for t in tables]
     return tables[0]
+
+
+def _html_table(at, column: str):
+    """The one HTML table (tracker.ui.tables) shown with this column, every cell as read."""
+    tables = [t for t in html_tables(at) if column in t.columns]
+    assert len(tables) == 1, [list(t.columns) for t in tables]
+    return tables[0]
+
+
+def _indicator_name(at) -> str:
+    """The code and name at the top of an indicator's page (in its key figures' block)."""
+    names = [
+        html.unescape(m.group(1))
+        for h in at.get("html")
+        for m in re.finditer(r'class="tk-indicator-name"[^>]*>([^<]*)<', h.proto.body)
+    ]
+    assert len(names) == 1, names
+    return names[0]
 
 
 def _in_form(widgets, label: str, form: str):
@@ -161,9 +195,11 @@ def test_viewer_sees_every_indicator_with_status_counts_and_no_edit_controls(app
         IndicatorStatus.LATE,
         IndicatorStatus.NO_RECENT,
     )
-    assert [m.label for m in at.metric] == [strings.indicator_status_label(s) for s in shown]
-    for metric in at.metric:  # each count matches the table's status column
-        assert int(metric.value) == (table["Statut"] == metric.label).sum()
+    counts = metrics(at)  # one block of key figures (components.metric_cards)
+    assert list(counts) == [strings.indicator_status_label(s) for s in shown]
+    assert not at.metric
+    for label, value in counts.items():  # each count matches the table's status column
+        assert int(value) == (table["Statut"] == label).sum()
     assert any(c.value.startswith("8 indicateur(s) sur 8") for c in at.caption)
     assert not at.multiselect  # the filters are built once their section is opened
     at = open_sections(at, "indicators_filters_open")
@@ -192,7 +228,7 @@ def test_source_filter_then_a_row_click_opens_the_indicator_page(app_engine):
     at = run_app(at=at)
     assert at.title[0].value == "Fiche indicateur"
     assert at.query_params["indicator"] == str(_indicator(app_engine, "I7").id)
-    assert any(t.value.startswith("I7 — ") for t in at.text)
+    assert _indicator_name(at).startswith("I7 — ")
     at = open_page(at, "Indicateurs")  # back to the list: the old click does not bounce
     assert at.title[0].value == "Indicateurs"
     assert len(_table(at, "Vers la cible")) in (2, 8)
@@ -224,7 +260,7 @@ def test_an_unknown_indicator_id_shows_a_french_error(app_engine):
     at.query_params["indicator"] = "9999"
     at = open_page(at, "Fiche indicateur")
     assert "Cet indicateur n'existe pas" in at.error[0].value
-    assert not at.metric
+    assert not metrics(at)
 
 
 # --------------------------------------------------------------------------
@@ -234,33 +270,60 @@ def test_an_unknown_indicator_id_shows_a_french_error(app_engine):
 
 def test_viewer_sees_a_survey_indicator_read_only(app_engine):
     at, indicator = _indicator_page(app_engine, _token(app_engine, "viewer"), "I3")
-    assert any(t.value == f"I3 — {indicator.name}" for t in at.text)
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Dernière valeur"] == "70,0\u00a0%"  # French decimal comma, no-break space
-    assert set(metrics) == {"Dernière valeur", "Vers la cible", "Statut", "Attendu aujourd'hui"}
-    assert metrics["Statut"] in {strings.indicator_status_label(s) for s in IndicatorStatus}
+    assert _indicator_name(at) == f"I3 — {indicator.name}"
+    shown = metrics(at)
+    assert shown["Dernière valeur"] == "70,0\u00a0%"  # French decimal comma, no-break space
+    assert set(shown) == {"Dernière valeur", "Vers la cible", "Statut", "Attendu aujourd'hui"}
+    assert shown["Statut"] in {strings.indicator_status_label(s) for s in IndicatorStatus}
+    # I3 rose from 58 % to 70 %: the change carries its sign and an arrow, not only a colour.
+    assert metric_cards(at)[0] == ("Dernière valeur", "70,0\u00a0%", "▲ +12,0\u00a0pt")
     assert len(at.get("plotly_chart")) == 1
     chart_data = _table(open_sections(at, "indicator_chart_data"), "Série")
     assert (chart_data["Série"] == "Mesure locale").sum() == 3
     assert "Trajectoire vers la cible" in set(chart_data["Source"])
-    assert [h.value for h in at.header] == ["Définition", "Mesures", "Historique"]
-    info = _table(at, "Champ").set_index("Champ")["Valeur"]
+    assert [h.value for h in at.header] == ["Définition", "Mesures"]
+    info = _html_table(at, "Champ").set_index("Champ")["Valeur"]
     assert info["Question d'enquête"] == "Démarche en ligne"
     assert info["Réponses comptées"] == "Oui"
     assert info["Sous-population : question"] == "Fréquence internet"
     assert info["Type de source"] == "Enquête"
     assert info["Version"] == "1"
-    measurements = _table(at, "Vague d'enquête")
+    measurements = _html_table(at, "Vague d'enquête")
     assert len(measurements) == 3
     assert list(measurements["Valeur"]) == ["45,0\u00a0%", "58,0\u00a0%", "70,0\u00a0%"]
     assert set(measurements["Vague d'enquête"]) == {WAVE_2012, WAVE_2024, ""}
+    # The actions it measures, each a link to its page (an HTML link, as the tables' rows).
+    actions = _html_table(at, "Action")
+    assert len(actions) == len(_indicator_actions(app_engine, indicator.id)) > 0
+    body = next(h.proto.body for h in at.get("html") if "Actions mesurées" in h.proto.body)
+    for action_id in _indicator_actions(app_engine, indicator.id):
+        assert f'href="action?action={action_id}"' in body
     _no_edit_controls(at)
     assert "Modifier la définition" not in [e.label for e in at.get("expander")]
 
 
+def test_history_is_built_only_once_its_section_is_opened(app_engine):
+    indicator = _indicator(app_engine, "I6")
+    with db.session_scope(app_engine, write=True) as session:
+        indicator_service.save_measurements(
+            session,
+            add_user(app_engine, "editor"),
+            indicator.id,
+            [MeasurementEdit(date=date(2021, 6, 30), value=1234.0, source="Test")],
+            today=date.today(),
+        )
+    at, _ = _indicator_page(app_engine, _token(app_engine, "viewer"), "I6")
+    assert "Historique des changements" in [e.label for e in at.expander]
+    assert not [t for t in html_tables(at) if "Changement" in t.columns]
+    at = open_sections(at, f"indicator_{indicator.id}_history_open")
+    history = _html_table(at, "Changement")
+    assert any("30 juin 2021" in c for c in history["Changement"])
+    assert "editor" in set(history["Par"])
+
+
 def test_viewer_measurement_bounds_are_formatted_like_the_values(app_engine):
     at, _ = _indicator_page(app_engine, _token(app_engine, "viewer"), "I3")
-    measurements = _table(at, "Vague d'enquête")
+    measurements = _html_table(at, "Vague d'enquête")
     first = measurements.iloc[0]
     assert first["Borne basse"] == "39,5\u00a0%"
     assert first["Borne haute"] == "50,7\u00a0%"
@@ -270,7 +333,7 @@ def test_indicator_page_shows_a_measurement_saved_elsewhere_on_its_next_run(app_
     # The page's chart and tables are cached per data revision: a measurement saved by
     # another user (through the services, as another app process would) shows at once.
     at, indicator = _indicator_page(app_engine, _token(app_engine, "viewer"), "I6")
-    before = len(_table(at, "Vague d'enquête"))
+    before = len(_html_table(at, "Vague d'enquête"))
     with db.session_scope(app_engine, write=True) as session:
         indicator_service.save_measurements(
             session,
@@ -280,7 +343,7 @@ def test_indicator_page_shows_a_measurement_saved_elsewhere_on_its_next_run(app_
             today=date.today(),
         )
     at = run_app(at=at)
-    measurements = _table(at, "Vague d'enquête")
+    measurements = _html_table(at, "Vague d'enquête")
     assert len(measurements) == before + 1
     assert "1\u202f234\u00a0nombre" in set(measurements["Valeur"])  # French format
     chart_data = _table(open_sections(at, "indicator_chart_data"), "Série")
@@ -294,7 +357,7 @@ def test_editor_forms_are_built_only_once_their_section_is_opened(app_engine):
     assert {"Ajouter une mesure", "Corriger les mesures (tableau modifiable)"} <= set(sections)
     assert "Modifier la définition" in sections
     assert not at.get("form") and not at.number_input and not at.date_input
-    assert len(_table(at, "Vague d'enquête")) == len(_measurements(app_engine, "I6"))
+    assert len(_html_table(at, "Vague d'enquête")) == len(_measurements(app_engine, "I6"))
     prefix = f"indicator_{indicator.id}"
     at = open_sections(at, f"{prefix}_add_open")
     assert [f.proto.form.form_id for f in at.get("form")] == [f"{prefix}_add"]
@@ -328,7 +391,8 @@ def test_editor_adds_a_measurement_with_the_form(app_engine):
     assert [(m.value, m.source, m.comment) for m in saved] == [
         (1700.0, "Statistiques de l'application de signalement", "Premier semestre")
     ]
-    history = _table(at, "Changement")
+    at = open_sections(at, f"indicator_{indicator.id}_history_open")
+    history = _html_table(at, "Changement")
     assert any("30 juin 2021" in c for c in history["Changement"])
 
 
@@ -362,10 +426,11 @@ def test_editor_changes_a_target_and_the_version_goes_up(app_engine):
     saved = _indicator(app_engine, "I6")
     assert (saved.target_value, saved.version) == (3000.0, indicator.version + 1)
     assert saved.target_date == indicator.target_date  # the rest is unchanged
-    info = _table(at, "Champ").set_index("Champ")["Valeur"]
+    info = _html_table(at, "Champ").set_index("Champ")["Valeur"]
     assert info["Cible"] == "3\u202f000\u00a0nombre (31 déc. 2026)"
     assert info["Version"] == str(indicator.version + 1)
-    history = _table(at, "Changement")
+    at = open_sections(at, f"indicator_{indicator.id}_history_open")
+    history = _html_table(at, "Changement")
     changes = history[history["Par"] == "editor"]
     assert list(changes["Quoi"]) == ["indicateur Cible"]  # only the changed field is logged
 
@@ -430,7 +495,7 @@ def test_a_wave_without_end_date_is_refused(app_engine):
 def test_editor_creates_a_wave_then_previews_and_imports_its_responses(app_engine):
     at, wave = _surveys_with_a_new_wave(app_engine)
     assert wave.fieldwork_end == date(2025, 6, 30)
-    assert list(_table(at, "Terrain")["Vague"]) == [WAVE_2012, WAVE_2024, NEW_WAVE]
+    assert list(_html_table(at, "Terrain")["Vague"]) == [WAVE_2012, WAVE_2024, NEW_WAVE]
     assert at.selectbox[0].label == "Vague" and at.selectbox[0].value == wave.id
     assert any(i.value == "Aucune réponse importée pour cette vague." for i in at.info)
 
@@ -458,8 +523,14 @@ def test_editor_creates_a_wave_then_previews_and_imports_its_responses(app_engin
     m = linked[0]
     assert (m.date, m.source, m.sample_size) == (date(2025, 6, 30), NEW_WAVE, 6)
     assert m.value == pytest.approx(65.0)  # (1,2 + 0,8 + 1,0 + 0,9) / 6,0
-    waves = _table(at, "Terrain").set_index("Vague")
-    assert waves.loc[NEW_WAVE, "Répondants"] == 6
+    waves = _html_table(at, "Terrain").set_index("Vague")
+    assert waves.loc[NEW_WAVE, "Répondants"] == "6"
+    # Three waves with responses: one choice of two to compare, the oldest and the latest first.
+    pair = at.selectbox(key="surveys_pair")
+    assert pair.label == "Vagues comparées"
+    assert pair.value == (_wave(app_engine, WAVE_2012).id, wave.id)
+    assert len(pair.options) == 3  # 2012 → 2024, 2012 → 2025, 2024 → 2025
+    assert pair.options[0] == f"{WAVE_2012} → {WAVE_2024}"
 
 
 def test_after_an_import_the_page_does_not_offer_the_same_file_again(app_engine):
@@ -499,20 +570,20 @@ def test_a_file_missing_a_question_or_empty_is_refused_and_nothing_is_written(ap
     assert count_rows(app_engine) == before
 
 
-def test_editor_renames_then_deletes_a_wave_in_their_sections(app_engine):
+def test_editor_renames_then_deletes_a_wave_in_its_section(app_engine):
     at, wave = _surveys_with_a_new_wave(app_engine)
     edit, delete = f"surveys_edit_{wave.id}", f"surveys_delete_{wave.id}"
-    assert {"Modifier la vague", "Supprimer la vague"} <= {e.label for e in at.expander}
+    assert "Modifier, recalculer ou supprimer la vague" in [e.label for e in at.expander]
     assert not [f for f in at.get("form") if f.proto.form.form_id == edit]
     assert delete not in [b.key for b in at.button]
-    at = open_sections(at, f"{edit}_open")
+    at = open_sections(at, f"surveys_manage_{wave.id}_open")
+    assert at.button(key=delete).label == "Supprimer la vague"
     _in_form(at.text_input, "Nom de la vague", edit).input("Enquête 2025 (rectifiée)")
     _in_form(at.button, "Enregistrer", edit).click()
     at = run_app(at=at)
     assert any(s.value == "Vague modifiée." for s in at.success)
     assert _wave(app_engine, "Enquête 2025 (rectifiée)").id == wave.id
 
-    at = open_sections(at, f"{delete}_open")
     assert at.button(key=delete).disabled  # until the deletion is confirmed
     at.checkbox(key=f"surveys_sure_{wave.id}").check()
     at = run_app(at=at)
@@ -520,23 +591,27 @@ def test_editor_renames_then_deletes_a_wave_in_their_sections(app_engine):
     at = run_app(at=at)
     assert any(s.value == "Vague supprimée." for s in at.success)
     assert _wave(app_engine, "Enquête 2025 (rectifiée)") is None
-    assert list(_table(at, "Terrain")["Vague"]) == [WAVE_2012, WAVE_2024]
+    assert list(_html_table(at, "Terrain")["Vague"]) == [WAVE_2012, WAVE_2024]
 
 
 def test_viewer_sees_waves_results_breakdown_and_comparison_without_uploader(app_engine):
     at = open_page(run_app(_token(app_engine, "viewer")), "Enquêtes")
-    waves = _table(at, "Terrain")
+    waves = _html_table(at, "Terrain")
     assert list(waves["Vague"]) == [WAVE_2012, WAVE_2024]
-    assert (waves["Répondants"] > 0).all()
+    assert all(int(n.replace("\u202f", "")) > 0 for n in waves["Répondants"])
     assert [h.value for h in at.header] == ["Une vague", "Comparer deux vagues"]
-    assert [s.value for s in at.subheader] == ["Indicateurs de la vague", "Résultats par profil"]
+    assert not at.subheader  # the results table carries its own caption
     latest = _wave(app_engine, WAVE_2024)
-    assert at.selectbox[0].label == "Vague" and at.selectbox[0].value == latest.id
-    results = _table(at, "Répondants comptés")
+    # Two waves only: the comparison needs no choice, its caption names them.
+    assert [s.label for s in at.selectbox] == ["Vague"] and at.selectbox[0].value == latest.id
+    compared = "» comparée à « Mise à jour 2024"
+    assert any("usages 2012" in c.value and compared in c.value for c in at.caption)
+    results = _html_table(at, "Répondants comptés")
     assert list(results["Code"]) == ["I1", "I2", "I3", "I4", "I5"]
     assert all(v.endswith("%") for v in results["Valeur"])
-    at = open_sections(at, f"surveys_breakdown_{latest.id}_data", "surveys_comparison_data")
-    breakdown = _table(at, "Fiabilité")  # by commune, the default profile column
+    at = open_sections(at, f"surveys_breakdown_{latest.id}_open", "surveys_comparison_data")
+    assert [s.label for s in at.selectbox] == ["Vague", "Indicateur", "Selon"]
+    breakdown = _html_table(at, "Fiabilité")  # by commune, the default profile column
     assert "Commune" in breakdown.columns and len(breakdown) > 1
     comparison = _table(at, "Écart (points)")
     assert {WAVE_2012, WAVE_2024} <= set(comparison.columns)
@@ -551,3 +626,19 @@ def test_viewer_sees_waves_results_breakdown_and_comparison_without_uploader(app
     assert not at.get("form")
     assert [b.label for b in at.button] == ["Se déconnecter"]
     assert "Importer les réponses" not in [e.label for e in at.expander]
+
+
+def test_results_by_profile_are_built_only_once_their_section_is_opened(app_engine):
+    at = open_page(run_app(_token(app_engine, "viewer")), "Enquêtes")
+    latest = _wave(app_engine, WAVE_2024)
+    assert "Résultats par profil (commune, âge…)" in [e.label for e in at.expander]
+    assert len(at.get("plotly_chart")) == 1  # the comparison only
+    assert not [t for t in html_tables(at) if "Fiabilité" in t.columns]
+    at = open_sections(at, f"surveys_breakdown_{latest.id}_open")
+    assert len(at.get("plotly_chart")) == 2
+    at.selectbox(key=f"surveys_breakdown_column_{latest.id}").set_value("Tranche d'âge")
+    at = run_app(at=at)
+    assert "Tranche d'âge" in _html_table(at, "Fiabilité").columns
+    at.session_state[f"surveys_breakdown_{latest.id}_open"] = False  # folded again
+    at = run_app(at=at)
+    assert len(at.get("plotly_chart")) == 1

@@ -4,11 +4,21 @@ The app opens on « Vue d'ensemble »; these tests open « Le plan » from the m
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import actions_table, open_page, open_sections, run_app, status_total
+from tests.pages import (
+    actions_table,
+    metric_cards,
+    metrics,
+    open_page,
+    open_sections,
+    run_app,
+    status_total,
+)
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.io.example import load_example
@@ -35,6 +45,46 @@ def _plan_page(token: str):
     return open_page(run_app(token), "Le plan")
 
 
+class _Reader(HTMLParser):
+    """The text of an HTML block, one entry per paragraph or list item; and its stakes
+    (one ``<section>`` each) as lists of such entries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.stakes: list[list[str]] = []
+        self._open = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "section":
+            self.stakes.append([])
+        elif tag in ("p", "li"):
+            self.lines.append("")
+            if self.stakes:
+                self.stakes[-1].append("")
+            self._open = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("p", "li"):
+            self._open = False
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.lines[-1] += data
+            if self.stakes:
+                self.stakes[-1][-1] += data
+
+
+def _blocks(at) -> list[_Reader]:
+    """The page's HTML blocks (components.metric_cards, the plan's intro and stakes), read."""
+    readers = []
+    for element in at.get("html"):
+        reader = _Reader()
+        reader.feed(element.proto.body)
+        readers.append(reader)
+    return readers
+
+
 def test_new_database_opens_on_the_example_plan_with_its_19_actions(viewer_token):
     at = run_app(viewer_token)
     assert at.title[0].value == "Vue d'ensemble"  # the default page, on the example plan
@@ -48,23 +98,37 @@ def test_new_database_opens_on_the_example_plan_with_its_19_actions(viewer_token
     assert table["Avancement"].between(0, 100).all()
     assert any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
     assert at.title[0].value == "Le plan"
-    assert any("exemple illustratif" in t.value for t in at.text)
+    assert any("exemple illustratif" in line for b in _blocks(at) for line in b.lines)
 
 
 def test_plan_page_shows_stakes_objectives_and_the_progress_chart(viewer_token):
     at = _plan_page(viewer_token)
-    assert sum(1 for m in at.markdown if m.value == "**Enjeu**") == 2
-    assert {t.value.split(" : ")[0] for t in at.text if " : " in t.value} >= {"E1", "E2"}
-    objective_lines = [t.value for t in at.text if t.value.startswith("Objectif")]
+    stakes = [s for b in _blocks(at) for s in b.stakes]  # one card per stake, in one block
+    assert len(stakes) == 2
+    assert [s[0] for s in stakes] == ["Enjeu", "Enjeu"]
+    assert [s[1].split(" : ")[0] for s in stakes] == ["E1", "E2"]
+    objective_lines = [line for s in stakes for line in s if line.startswith("Objectif ")]
     assert len({line.split(" :")[0] for line in objective_lines}) == 3
+    assert all(line.endswith(" actions)") for line in objective_lines)
+    # No element per card, column or line.
+    assert not at.main.columns and not any(m.value == "**Enjeu**" for m in at.markdown)
     assert len(at.get("plotly_chart")) == 1
     # The chart's figures are sent once « Voir les données du graphique » is opened.
     assert not any("Avancement attendu (%)" in df.value for df in at.dataframe)
     at = open_sections(at, "progress_by_objective_data")
     chart_table = next(df.value for df in at.dataframe if "Avancement attendu (%)" in df.value)
     assert len(chart_table) == 3
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Actions"] == "19"
+    shown = metrics(at)  # one block of key figures (components.metric_cards)
+    assert list(shown) == [
+        "Enjeux",
+        "Objectifs",
+        "Actions",
+        "Avancement moyen",
+        "Actions en retard",
+    ]
+    assert (shown["Enjeux"], shown["Objectifs"], shown["Actions"]) == ("2", "3", "19")
+    assert shown["Avancement moyen"].endswith("%")
+    assert not at.metric and all(delta is None for _, _, delta in metric_cards(at))
 
 
 def test_plan_page_shows_a_save_made_elsewhere_on_its_next_run(app_engine, viewer_token):

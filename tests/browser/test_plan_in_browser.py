@@ -15,6 +15,13 @@ def _check_plan_page(page) -> None:  # noqa: ANN001
     assert page.locator(".js-plotly-plot .main-svg .bars path").count() >= 6  # 3 x 2 bars
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_role("heading", name="Les actions", exact=True).count() == 1
+    # The key figures and the stakes are drawn as HTML blocks: five figures, two stake cards
+    # (each named for screen readers) and their objectives as lists.
+    assert page.get_by_test_id("tkMetric").count() == 5
+    assert page.get_by_role("region", name="Enjeu E1").count() == 1
+    assert page.locator("section.tk-stake").count() == 2
+    objectives = page.locator("section.tk-stake li").all_inner_texts()
+    assert len({text.split(" :")[0] for text in objectives}) == 3  # one may serve two stakes
 
 
 def _open_plan_page(page, url: str) -> None:  # noqa: ANN001

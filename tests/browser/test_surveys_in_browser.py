@@ -150,6 +150,9 @@ def test_new_wave_import_adds_a_measurement_to_the_indicator_chart(seeded_server
     _settle(page)
     wave = _wave(seeded_server, WAVE)
     assert (wave.fieldwork_start, wave.fieldwork_end) == (date(2025, 6, 2), date(2025, 6, 30))
+    # The waves' table (one HTML table) lists it, as typed.
+    waves = page.locator("table.tk-table").filter(has_text="Réponses importées le")
+    expect(waves.locator("td").get_by_text(WAVE, exact=True)).to_have_count(1)
     # The new wave is the selected one, with its own (single) file uploader, in a section
     # opened on demand.
     expect(page.get_by_role("combobox", name="Vague", exact=True)).to_have_value(WAVE)
@@ -168,6 +171,11 @@ def test_new_wave_import_adds_a_measurement_to_the_indicator_chart(seeded_server
     page.get_by_role("button", name="Importer les 40 répondants").click()
     page.get_by_text(f"40 répondants importés dans « {WAVE} »").wait_for(timeout=60_000)
     _settle(page)
+    # The wave's indicators (one HTML table): I1 = 75 %.
+    results = page.locator("table.tk-table").filter(has_text="Répondants comptés")
+    expect(results.locator("tr").filter(has_text="I1").locator("td").nth(2)).to_have_text(
+        "75,0\u00a0%"
+    )
     assert page.locator("[data-testid='stException']").count() == 0
 
     after = _measures(page, indicator_url)

@@ -141,11 +141,11 @@ class Metric:
 
 
 _METRIC_STYLE = """<style>
-.tk-metrics { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));
-  gap: 0.75rem 1.5rem; margin: 0 0 1rem; }
-.tk-metric { margin: 0; }
-.tk-metric dt { font-size: 0.875rem; line-height: 1.4; }
-.tk-metric dd { margin: 0; }
+dl.tk-metrics { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));
+  gap: 0.75rem 1.5rem; margin: 0 0 1rem; padding: 0; }
+dl.tk-metrics .tk-metric { margin: 0; padding: 0; }
+dl.tk-metrics dt { font-size: 0.875rem; line-height: 1.4; margin: 0; padding: 0; }
+dl.tk-metrics dd { margin: 0; padding: 0; }
 .tk-metric .tk-value { font-size: 2rem; line-height: 1.25; white-space: nowrap; }
 .tk-metric .tk-delta { font-size: 0.875rem; display: inline-block; padding: 0 0.4rem;
   border-radius: 0.5rem; }

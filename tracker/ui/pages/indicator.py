@@ -6,6 +6,7 @@ add and correct measurements and to change the definition."""
 from __future__ import annotations
 
 import ast
+import html
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -25,15 +26,17 @@ from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data, navigation
 from tracker.ui.components import (
+    Metric,
     Table,
     arrow_table,
     chart_with_table,
     example_banner,
     frozen_figure,
     lazy_section,
-    plain,
+    metric_cards_html,
     saved_message,
 )
+from tracker.ui.tables import table_block
 
 _SAVED = "indicator_saved"
 
@@ -43,49 +46,67 @@ def _indicator_id() -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _summary(detail: IndicatorDetail) -> None:
+def _summary_html(detail: IndicatorDetail) -> str:
+    """The indicator's code and name (as typed: escaped), its key figures and how it
+    moved, as one block (metric_cards)."""
     r, s = detail.row, detail.row.state
-    cols = st.columns(4)
-    delta = None
+    name = html.escape(f"{detail.indicator.code} — {detail.indicator.name}")
+    title = f'<p class="tk-indicator-name" dir="auto">{name}</p>'
+    delta, tone = None, "off"
     if s.change is not None:
         delta = format_value(s.change, r.unit).replace("%", "pt") if r.unit == "%" else None
         if delta is None:
             delta = format_number(s.change, 0 if float(s.change).is_integer() else 1)
+        if not delta.startswith(("-", "−")):
+            delta = "+" + delta if s.change > 0 else delta
+        if s.change:  # a rise is good when higher is wanted, a fall when lower is
+            tone = "good" if (s.change > 0) == (r.direction == Direction.HIGHER) else "bad"
     arrow, good = trend(s, r.direction)
-    cols[0].metric(
-        "Dernière valeur",
-        format_value(s.latest.value, r.unit) if s.latest else "–",
-        delta=delta,
-        delta_color="normal" if r.direction == Direction.HIGHER else "inverse",
-        help=f"Mesurée le {format_date(s.latest.date)}" if s.latest else "Aucune mesure",
+    cards = metric_cards_html(
+        [
+            Metric(
+                "Dernière valeur",
+                format_value(s.latest.value, r.unit) if s.latest else "–",
+                delta=delta,
+                tone=tone,
+                help=f"Mesurée le {format_date(s.latest.date)}." if s.latest else "Aucune mesure.",
+            ),
+            Metric(
+                "Vers la cible",
+                format_percent(s.progress) if s.progress is not None else "–",
+                help="(Dernière valeur − valeur de référence) / (cible − valeur de référence), "
+                "entre 0 et 100 %.",
+            ),
+            Metric(
+                "Statut",
+                strings.indicator_status_label(s.status),
+                help=strings.INDICATOR_STATUS_HELP[s.status].capitalize() + ".",
+            ),
+            Metric(
+                "Attendu aujourd'hui",
+                format_value(s.expected_today, r.unit) if s.expected_today is not None else "–",
+                help="Valeur attendue à la date du jour sur la trajectoire entre la valeur de "
+                "référence, la cible intermédiaire et la cible.",
+            ),
+        ]
     )
-    cols[1].metric(
-        "Vers la cible",
-        format_percent(s.progress) if s.progress is not None else "–",
-        help="(dernière valeur − valeur de référence) / (cible − valeur de référence), "
-        "entre 0 et 100 %",
+    if not arrow:
+        return _SUMMARY_STYLE + title + cards
+    way = "" if good is None else (" (favorable)" if good else " (défavorable)")
+    evolution = f"Évolution depuis la mesure précédente : {arrow}{way}. " + (
+        f"Prochaine mesure attendue le {format_date(s.next_due)}."
+        if s.next_due
+        else "Pas de périodicité fixée."
     )
-    cols[2].metric(
-        "Statut",
-        strings.indicator_status_label(s.status),
-        help=strings.INDICATOR_STATUS_HELP[s.status].capitalize() + ".",
-    )
-    cols[3].metric(
-        "Attendu aujourd'hui",
-        format_value(s.expected_today, r.unit) if s.expected_today is not None else "–",
-        help="Valeur attendue à la date du jour sur la trajectoire entre la valeur de "
-        "référence, la cible intermédiaire et la cible.",
-    )
-    if arrow:
-        way = "" if good is None else (" (favorable)" if good else " (défavorable)")
-        st.caption(
-            f"Évolution depuis la mesure précédente : {arrow}{way}. "
-            + (
-                f"Prochaine mesure attendue le {format_date(s.next_due)}."
-                if s.next_due
-                else "Pas de périodicité fixée."
-            )
-        )
+    return _SUMMARY_STYLE + title + cards + f'<p class="tk-evolution">{html.escape(evolution)}</p>'
+
+
+# The name keeps its line breaks and spaces as typed; the line under the key figures
+# reads like a caption (st.caption's size and colour).
+_SUMMARY_STYLE = """<style>
+.tk-indicator-name { white-space: pre-wrap; margin: 0 0 0.75rem; }
+.tk-evolution { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: -0.5rem 0 1rem; }
+</style>"""
 
 
 def _chart(detail: IndicatorDetail) -> tuple[go.Figure, pd.DataFrame]:
@@ -200,17 +221,23 @@ def _info_table(detail: IndicatorDetail) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Champ", "Valeur"])
 
 
-def _info(detail: IndicatorDetail, frame: Table) -> None:
-    st.dataframe(frame, hide_index=True, key="indicator_info", height=38 + 35 * len(frame))
-    if detail.actions:
-        st.subheader("Actions mesurées")
-        for action_id, code, title in detail.actions:
-            st.page_link(
-                navigation.action_page(),
-                label=f"{code} — {title}",
-                icon="📄",
-                query_params={"action": str(action_id)},
-            )
+def _action_link(action_id: int) -> str:
+    """The address of an action's page, relative to this page's (as
+    ``navigation.indicator_link``): a link in an HTML table."""
+    return f"action?action={action_id}"
+
+
+def _actions_block(detail: IndicatorDetail) -> str | None:
+    """The actions the indicator measures, each a link to its page: one HTML table."""
+    if not detail.actions:
+        return None
+    frame = pd.DataFrame(
+        [(code, title) for _, code, title in detail.actions], columns=["Code", "Action"]
+    )
+    links = [_action_link(action_id) for action_id, _, _ in detail.actions]
+    return table_block(
+        frame, caption="Actions mesurées par l'indicateur", links={"Code": links, "Action": links}
+    )
 
 
 def _measurements_frame(detail: IndicatorDetail) -> pd.DataFrame:
@@ -318,7 +345,7 @@ def _measurements(user: User | None, detail: IndicatorDetail, view: IndicatorVie
     if frame.empty:
         st.info("Aucune mesure enregistrée.")
     else:
-        st.dataframe(view.shown_measurements, hide_index=True, key="indicator_measurements")
+        st.html(view.shown_measurements)
     if not has_permission(user, Permission.EDIT_PLAN):
         return
     # The forms are built only once opened: most visits read the page.
@@ -428,12 +455,16 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
         _save(user, detail, edits, deleted)
 
 
-def _history(view: IndicatorView) -> None:
-    st.header("Historique")
-    if view.history is None:
-        st.info("Aucun changement enregistré.")
+def _history(indicator_id: int, view: IndicatorView) -> None:
+    # Who changed what is read now and then: built only once its section is opened.
+    box = lazy_section("Historique des changements", f"indicator_{indicator_id}_history_open")
+    if box is None:
         return
-    st.dataframe(view.history, hide_index=True, key="indicator_history")
+    with box:
+        if view.history is None:
+            st.info("Aucun changement enregistré.")
+        else:
+            st.html(view.history)
 
 
 def _history_table(detail: IndicatorDetail) -> pd.DataFrame | None:
@@ -606,35 +637,51 @@ def _definition_form(user: User, detail: IndicatorDetail) -> None:
 
 @dataclass(frozen=True)
 class IndicatorView:
-    """The page's chart and tables, built once per data change and day (those only
-    shown, as Arrow tables: see ``arrow_table``)."""
+    """The page's chart and tables, built once per data change and day: the tables only
+    read as HTML blocks (tracker.ui.tables), the chart's own as an Arrow table (see
+    ``arrow_table``)."""
 
+    detail: IndicatorDetail  # what the page's forms start from
+    summary: str  # the key figures (components.metric_cards)
     figure: go.Figure
     chart_table: Table
-    info: Table
+    info: str
+    actions: str | None  # the actions measured, as links
     measurements: pd.DataFrame  # as edited: raw values, with the ids
-    shown_measurements: Table  # as read: French dates and numbers
-    history: Table | None
+    shown_measurements: str  # as read: French dates and numbers
+    history: str | None
 
 
 # Shared by every session without a copy (st.cache_resource; nothing mutates it):
 # building the chart and formatting the tables took most of each run
-# (benchmarks/pages.py). ``_detail`` is not part of the key: it follows from the
-# others (the indicator's page data at this revision and date).
+# (benchmarks/pages.py). The indicator's page data is read here, on a miss only: a
+# run that finds the view makes no other cached read (each costs its key's hashing).
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _view(
-    url: str, indicator_id: int, rev: int, at: date, _detail: IndicatorDetail
-) -> IndicatorView:
-    figure, chart_table = _chart(_detail)
-    measurements = _measurements_frame(_detail)
-    history = _history_table(_detail)
+def _view(url: str, indicator_id: int, rev: int, at: date) -> IndicatorView | None:
+    """The page for this indicator (None: there is no such indicator)."""
+    detail = data.indicator_detail(indicator_id)
+    if detail is None:
+        return None
+    figure, chart_table = _chart(detail)
+    measurements = _measurements_frame(detail)
+    history = _history_table(detail)
     return IndicatorView(
+        detail=detail,
+        summary=_summary_html(detail),
         figure=figure,
         chart_table=arrow_table(chart_table),
-        info=arrow_table(_info_table(_detail)),
+        info=table_block(
+            _info_table(detail), caption="Définition de l'indicateur", scroll_after=40
+        ),
+        actions=_actions_block(detail),
         measurements=measurements,
-        shown_measurements=arrow_table(_shown_measurements(measurements, _detail.indicator.unit)),
-        history=None if history is None else arrow_table(history),
+        shown_measurements=table_block(
+            _shown_measurements(measurements, detail.indicator.unit),
+            caption="Mesures de l'indicateur, de la plus ancienne à la dernière",
+        ),
+        history=None
+        if history is None
+        else table_block(history, caption="Changements de l'indicateur, les plus récents d'abord"),
     )
 
 
@@ -642,22 +689,22 @@ def render() -> None:
     st.page_link(navigation.indicators_page(), label="Retour aux indicateurs", icon="⬅️")
     st.title("Fiche indicateur")
     indicator_id = _indicator_id()
-    detail = data.indicator_detail(indicator_id) if indicator_id is not None else None
-    if detail is None:
+    view = None
+    if indicator_id is not None:
+        view = _view(
+            url=get_settings().database_url,
+            indicator_id=indicator_id,
+            rev=context.revision(),
+            at=context.today(),
+        )
+    if view is None:
         st.error("Cet indicateur n'existe pas. Choisissez-en un dans la liste des indicateurs.")
         return
+    detail = view.detail
     user = auth.current_user()
     example_banner(detail.plan.is_example)
-    plain(f"{detail.indicator.code} — {detail.indicator.name}")
     saved_message(_SAVED)
-    view = _view(
-        url=get_settings().database_url,
-        indicator_id=indicator_id,
-        rev=context.revision(),
-        at=context.today(),
-        _detail=detail,
-    )
-    _summary(detail)
+    st.html(view.summary)
     chart_with_table(
         view.figure,
         view.chart_table,
@@ -666,8 +713,8 @@ def render() -> None:
         "vers la cible et références nationales.",
     )
     st.header("Définition")
-    _info(detail, view.info)
+    st.html(view.info if view.actions is None else view.info + view.actions)
     if has_permission(user, Permission.EDIT_PLAN):
         _definition_form(user, detail)
     _measurements(user, detail, view)
-    _history(view)
+    _history(indicator_id, view)

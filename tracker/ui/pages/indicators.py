@@ -5,6 +5,7 @@ status. A row opens the indicator's page."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -18,11 +19,13 @@ from tracker.services.indicators import IndicatorRow, trend
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
 from tracker.ui.components import (
+    Metric,
     Table,
     applied_filters,
     arrow_table,
     example_banner,
     lazy_section,
+    metric_cards_html,
 )
 
 
@@ -58,15 +61,75 @@ def indicators_frame(rows: list[IndicatorRow]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-# Built once per data change and choice of indicators, and shared by every session
-# without a copy (st.cache_resource; nothing mutates it): formatting every value
-# and date took most of each run (benchmarks/pages.py). ``_rows`` is not part of
-# the key: it follows from the others (the indicators of ``ids``, at this revision).
+_COUNTED = (
+    IndicatorStatus.REACHED,
+    IndicatorStatus.ON_TRACK,
+    IndicatorStatus.LATE,
+    IndicatorStatus.NO_RECENT,
+)
+
+
+@dataclass(frozen=True)
+class ListView:
+    """What the page needs of the plan's indicators whatever the filters."""
+
+    is_example: bool
+    rows: tuple[IndicatorRow, ...]
+    counts: str  # the four status counts, one block (components.metric_cards)
+    objectives: tuple[str, ...]  # the filters' choices
+    actions: tuple[str, ...]
+
+
+# Built once per data change (and day), and shared by every session without a copy
+# (st.cache_resource; nothing mutates it): with a few hundred indicators, counting
+# them and listing the filters' choices on every run cost milliseconds.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _list_view(url: str, plan_id: int, rev: int, at: date) -> ListView:
+    rows = data.indicator_rows(plan_id)
+    counts = {s: sum(1 for r in rows if r.state.status == s) for s in _COUNTED}
+    return ListView(
+        is_example=data.plan_structure(plan_id).is_example,
+        rows=tuple(rows),
+        # How each status is decided is one click below the table.
+        counts=metric_cards_html(
+            [Metric(strings.indicator_status_label(s), str(counts[s])) for s in _COUNTED]
+        ),
+        objectives=tuple(sorted({r.objective_code for r in rows if r.objective_code})),
+        actions=tuple(sorted({c for r in rows for c in r.action_codes})),
+    )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The indicators the filters keep, and their table."""
+
+    ids: tuple[int, ...]
+    table: Table  # shown only: see ``arrow_table``
+
+
+# Built once per data change and choice of filters, shared like the above: formatting
+# every value and date took most of each run (benchmarks/pages.py). The key is the
+# filters chosen (small), not the indicators they keep; ``_rows`` follows from the
+# others (the plan's indicators at this revision).
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _table(
-    url: str, plan_id: int, rev: int, at: date, ids: tuple[int, ...], _rows: list[IndicatorRow]
-) -> Table:
-    return arrow_table(indicators_frame(_rows))
+def _shown(
+    url: str,
+    plan_id: int,
+    rev: int,
+    at: date,
+    filters: tuple[tuple[str, ...], ...],
+    _rows: tuple[IndicatorRow, ...],
+) -> Shown:
+    objectives, actions, sources, statuses = (set(f) for f in filters)
+    kept = [
+        r
+        for r in _rows
+        if (not objectives or r.objective_code in objectives)
+        and (not actions or set(r.action_codes) & actions)
+        and (not sources or r.source_type.value in sources)
+        and (not statuses or r.state.status.value in statuses)
+    ]
+    return Shown(ids=tuple(r.id for r in kept), table=arrow_table(indicators_frame(kept)))
 
 
 _STORE = "indicators_filters"
@@ -98,9 +161,9 @@ def _filter(column, name: str, label: str, options: list, placeholder: str, **kw
     )
 
 
-def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
-    objectives = sorted({r.objective_code for r in rows if r.objective_code})
-    actions = sorted({c for r in rows for c in r.action_codes})
+def _filters(view: ListView) -> tuple[tuple[str, ...], ...]:
+    """The filters chosen (objectives, actions, sources, statuses), as a cache key."""
+    objectives, actions = list(view.objectives), list(view.actions)
     # The widgets are built only while the section is open (most visits do not filter);
     # folded, the filters last chosen still apply, and a caption says which. (Its title
     # and initial state are fixed: a section whose title or default changes is a new
@@ -135,14 +198,26 @@ def _filters(rows: list[IndicatorRow]) -> list[IndicatorRow]:
                 ("Statut", [strings.INDICATOR_STATUS_LABELS[s] for s in wanted_status]),
             ]
         )
-    return [
-        r
-        for r in rows
-        if (not wanted_objectives or r.objective_code in wanted_objectives)
-        and (not wanted_actions or set(r.action_codes) & set(wanted_actions))
-        and (not wanted_sources or r.source_type in wanted_sources)
-        and (not wanted_status or r.state.status in wanted_status)
-    ]
+    return (
+        tuple(wanted_objectives),
+        tuple(wanted_actions),
+        tuple(s.value for s in wanted_sources),
+        tuple(s.value for s in wanted_status),
+    )
+
+
+# Built once (plain dicts: st.dataframe copies them before use).
+_COLUMNS = {
+    "Code": st.column_config.TextColumn(width="small", pinned=True),
+    "Indicateur": st.column_config.TextColumn(width="large"),
+    "Mesurée le": st.column_config.DateColumn(format="DD/MM/YYYY"),
+    "Vers la cible": st.column_config.ProgressColumn(
+        min_value=0, max_value=100, format="%.0f %%", width="small"
+    ),
+    "Historique": st.column_config.LineChartColumn(
+        "Historique", help="Les mesures successives, de la plus ancienne à la dernière"
+    ),
+}
 
 
 def render() -> None:
@@ -151,67 +226,35 @@ def render() -> None:
     if plan_id is None:
         st.info("Aucun plan n'est enregistré.")
         return
-    structure = data.plan_structure(plan_id)
-    example_banner(structure.is_example)
-    rows = data.indicator_rows(plan_id)
-    if not rows:
+    url, rev, today = get_settings().database_url, context.revision(), context.today()
+    view = _list_view(url=url, plan_id=plan_id, rev=rev, at=today)
+    example_banner(view.is_example)
+    if not view.rows:
         st.info(
             "Ce plan n'a pas encore d'indicateur. Ajoutez-les dans l'onglet « Indicateurs » du "
             "modèle d'import (page Import / export)."
         )
         return
-    counts = {s: sum(1 for r in rows if r.state.status == s) for s in IndicatorStatus}
-    cols = st.columns(4)
-    for col, status in zip(
-        cols,
-        (
-            IndicatorStatus.REACHED,
-            IndicatorStatus.ON_TRACK,
-            IndicatorStatus.LATE,
-            IndicatorStatus.NO_RECENT,
-        ),
-        strict=True,
-    ):
-        col.metric(
-            strings.indicator_status_label(status),
-            counts[status],
-            help=strings.INDICATOR_STATUS_HELP[status].capitalize() + ".",
-        )
-    shown = _filters(rows)
-    st.caption(
-        f"{len(shown)} indicateur(s) sur {len(rows)}. « Vers la cible » : (dernière valeur − "
-        "valeur de référence) / (cible − valeur de référence), entre 0 et 100 %, juste aussi "
-        "quand la baisse est l'objectif. Cliquez sur une ligne pour ouvrir l'indicateur."
+    st.html(view.counts)
+    shown = _shown(
+        url=url, plan_id=plan_id, rev=rev, at=today, filters=_filters(view), _rows=view.rows
     )
-    if not shown:
+    st.caption(
+        f"{len(shown.ids)} indicateur(s) sur {len(view.rows)}. « Vers la cible » : (dernière "
+        "valeur − valeur de référence) / (cible − valeur de référence), entre 0 et 100 %, juste "
+        "aussi quand la baisse est l'objectif. Cliquez sur une ligne pour ouvrir l'indicateur."
+    )
+    if not shown.ids:
         st.info("Aucun indicateur ne correspond à ces filtres.")
         return
-    frame = _table(
-        url=get_settings().database_url,
-        plan_id=plan_id,
-        rev=context.revision(),
-        at=context.today(),
-        ids=tuple(r.id for r in shown),
-        _rows=shown,
-    )
     event = st.dataframe(
-        frame,
+        shown.table,
         hide_index=True,
         key="indicators_list",
         on_select="rerun",
         selection_mode="single-row",
-        height=38 + 35 * min(len(frame), 25),
-        column_config={
-            "Code": st.column_config.TextColumn(width="small", pinned=True),
-            "Indicateur": st.column_config.TextColumn(width="large"),
-            "Mesurée le": st.column_config.DateColumn(format="DD/MM/YYYY"),
-            "Vers la cible": st.column_config.ProgressColumn(
-                min_value=0, max_value=100, format="%.0f %%", width="small"
-            ),
-            "Historique": st.column_config.LineChartColumn(
-                "Historique", help="Les mesures successives, de la plus ancienne à la dernière"
-            ),
-        },
+        height=38 + 35 * min(len(shown.ids), 25),
+        column_config=_COLUMNS,
     )
     if (box := lazy_section("Comment le statut est-il calculé ?", "indicators_help")) is not None:
         box.markdown(
@@ -223,5 +266,5 @@ def render() -> None:
         )
     selected = event.selection.rows if event else []
     if selected:
-        indicator_id = shown[selected[0]].id
+        indicator_id = shown.ids[selected[0]]
         st.switch_page(navigation.indicator_page(), query_params={"indicator": str(indicator_id)})

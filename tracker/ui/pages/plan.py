@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,12 +16,13 @@ from tracker.services.plans import PlanStructure, progress_by_objective
 from tracker.settings import get_settings
 from tracker.ui import context, data
 from tracker.ui.components import (
+    Metric,
     Table,
     arrow_table,
     chart_with_table,
     example_banner,
     frozen_figure,
-    plain,
+    metric_cards_html,
 )
 
 
@@ -60,12 +62,24 @@ def _objectives_table(structure: PlanStructure) -> pd.DataFrame:
     )
 
 
-def _header(structure: PlanStructure) -> None:
-    # Headings hold only fixed text: Streamlit turns "--" into a dash in headings,
-    # and user text must be shown exactly as typed.
-    st.title("Le plan")
-    plain(structure.name)
-    example_banner(structure.is_example)
+def _text(text: str, *, tag: str = "p", attrs: str = "") -> str:
+    """Text typed by a user, exactly as typed: escaped, its line breaks kept, and its
+    direction (a right-to-left script) found by the browser."""
+    return f'<{tag} dir="auto"{attrs}>{html.escape(text)}</{tag}>'
+
+
+_INTRO_STYLE = """<style>
+.tk-plan-intro p { margin: 0 0 0.25rem; white-space: pre-wrap; }
+.tk-plan-intro .tk-plan-name { font-weight: 600; }
+.tk-plan-intro .tk-metrics { margin-top: 1rem; }
+</style>"""
+
+
+def _intro_html(structure: PlanStructure, mean: float | None, late: int) -> str:
+    """The plan's name, facts and description, then its key figures: one block.
+
+    (Headings hold only fixed text: Streamlit turns "--" into a dash in headings,
+    and user text must be shown exactly as typed.)"""
     facts = []
     if structure.adopted_on:
         facts.append(f"Adopté le {format_date(structure.adopted_on)}")
@@ -73,18 +87,76 @@ def _header(structure: PlanStructure) -> None:
         facts.append(structure.deliberation_ref)
     facts.append(f"Période {structure.first_year}-{structure.last_year}")
     facts.append("Commun à : " + ", ".join(structure.collectivities))
-    plain(" · ".join(facts))
+    parts = [
+        _text(structure.name, attrs=' class="tk-plan-name"'),
+        _text(" · ".join(facts)),
+    ]
     if structure.description:
-        plain(structure.description)
+        parts.append(_text(structure.description))
+    figures = metric_cards_html(
+        [
+            Metric("Enjeux", str(len(structure.stakes))),
+            Metric("Objectifs", str(len(structure.objectives))),
+            Metric("Actions", str(len(structure.actions))),
+            Metric(
+                "Avancement moyen",
+                format_percent(mean) if mean is not None else "–",
+                help="Moyenne des actions, hors actions abandonnées.",
+            ),
+            Metric(
+                "Actions en retard", str(late), help="Fin prévue dépassée, action non réalisée."
+            ),
+        ]
+    )
+    return f'{_INTRO_STYLE}<div class="tk-plan-intro">{"".join(parts)}{figures}</div>'
+
+
+_STAKES_STYLE = """<style>
+.tk-stakes { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr));
+  gap: 1rem; margin-bottom: 1rem; }
+.tk-stake { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem;
+  padding: 0.75rem 1rem; }
+.tk-stake p { margin: 0 0 0.4rem; white-space: pre-wrap; }
+.tk-stake ul { margin: 0; padding-left: 1.2rem; }
+.tk-stake li { margin: 0 0 0.25rem; white-space: pre-wrap; }
+</style>"""
+
+
+def _stakes_html(structure: PlanStructure, counts: dict[str, int]) -> str:
+    """Each stake with its objectives, side by side (as many per row as the width
+    allows), in one block: a bordered card per stake, its objectives as a list."""
+    objectives = {o.code: o for o in structure.objectives}
+    cards = []
+    for stake in structure.stakes:
+        parts = [
+            "<p><strong>Enjeu</strong></p>",
+            _text(f"{stake.code} : {stake.title}"),
+        ]
+        if stake.description:
+            parts.append(_text(stake.description))
+        parts.append("<p><strong>Objectifs</strong></p>")
+        items = [
+            _text(
+                f"Objectif {objectives[code].code} : {objectives[code].title} "
+                f"({int(counts.get(code, 0))} actions)",
+                tag="li",
+            )
+            for code in stake.objective_codes
+        ]
+        parts.append(f"<ul>{''.join(items)}</ul>")
+        label = html.escape(f"Enjeu {stake.code}", quote=True)
+        cards.append(f'<section class="tk-stake" aria-label="{label}">{"".join(parts)}</section>')
+    return f'{_STAKES_STYLE}<div class="tk-stakes">{"".join(cards)}</div>'
 
 
 @dataclass(frozen=True)
 class PlanView:
     """The page's figures, chart and tables, built once per data change and day."""
 
-    mean_progress: float | None
-    late: int
-    actions_per_objective: dict[str, int]
+    is_example: bool
+    action_count: int
+    intro: str  # name, facts, description and key figures, as one HTML block
+    stakes: str  # the stakes and their objectives, as one HTML block
     figure: go.Figure | None  # None: no objective yet
     objectives: Table  # shown only: see ``arrow_table``
     actions: Table
@@ -92,40 +164,38 @@ class PlanView:
 
 # Shared by every session without a copy (st.cache_resource; nothing mutates it):
 # building the chart and the table of every action took most of each run
-# (benchmarks/pages.py). ``_structure`` is not part of the key: it follows from
-# the others (the plan's structure at this revision and date).
+# (benchmarks/pages.py). The plan's structure is read here, on a miss only: a run
+# that finds the view makes no other cached read (each costs its key's hashing).
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _view(url: str, plan_id: int, rev: int, at: date, _structure: PlanStructure) -> PlanView:
-    structure = _structure
+def _view(url: str, plan_id: int, rev: int, at: date) -> PlanView:
+    structure = data.plan_structure(plan_id)
     active = [a for a in structure.actions if a.state.health.value != "arretee"]
     counts = pd.Series([a.objective_code for a in structure.actions]).value_counts()
     objectives = _objectives_table(structure)
     figure = None if objectives.empty else charts.progress_by_objective(objectives)
+    mean = sum(a.state.progress for a in active) / len(active) if active else None
+    late = sum(1 for a in structure.actions if a.state.late)
     return PlanView(
-        mean_progress=sum(a.state.progress for a in active) / len(active) if active else None,
-        late=sum(1 for a in structure.actions if a.state.late),
-        actions_per_objective={code: int(n) for code, n in counts.items()},
+        is_example=structure.is_example,
+        action_count=len(structure.actions),
+        intro=_intro_html(structure, mean, late),
+        stakes=_stakes_html(structure, {code: int(n) for code, n in counts.items()}),
         figure=None if figure is None else frozen_figure(figure),
         objectives=arrow_table(objectives.rename(columns=strings.PROGRESS_TABLE_COLUMNS)),
         actions=arrow_table(_actions_table(structure)),
     )
 
 
-def _structure_section(structure: PlanStructure, counts: dict[str, int]) -> None:
-    st.header("Enjeux et objectifs")
-    objectives = {o.code: o for o in structure.objectives}
-    columns = st.columns(max(len(structure.stakes), 1))
-    for column, stake in zip(columns, structure.stakes, strict=False):
-        with column, st.container(border=True):
-            st.markdown("**Enjeu**")
-            plain(f"{stake.code} : {stake.title}")
-            if stake.description:
-                plain(stake.description)
-            st.markdown("**Objectifs**")
-            for code in stake.objective_codes:
-                o = objectives[code]
-                n = int(counts.get(code, 0))
-                plain(f"Objectif {o.code} : {o.title} ({n} actions)")
+# Built once (plain dicts: st.dataframe copies them before use).
+_ACTION_COLUMNS = {
+    "Code": st.column_config.TextColumn(width="small", pinned=True),
+    "Action": st.column_config.TextColumn(width="large"),
+    "Objectif": st.column_config.TextColumn(width="small"),
+    "Avancement": st.column_config.ProgressColumn(
+        min_value=0, max_value=100, format="%d %%", width="small"
+    ),
+    "Fin prévue": st.column_config.DateColumn(format="DD/MM/YYYY"),
+}
 
 
 def render() -> None:
@@ -137,29 +207,19 @@ def render() -> None:
             "d'exemple avec « python -m tracker init --example »."
         )
         return
-    structure = data.plan_structure(plan_id)
     view = _view(
         url=get_settings().database_url,
         plan_id=plan_id,
         rev=context.revision(),
         at=context.today(),
-        _structure=structure,
     )
-    _header(structure)
-
-    mean, late = view.mean_progress, view.late
-    cols = st.columns(5)
-    cols[0].metric("Enjeux", len(structure.stakes))
-    cols[1].metric("Objectifs", len(structure.objectives))
-    cols[2].metric("Actions", len(structure.actions))
-    cols[3].metric(
-        "Avancement moyen",
-        format_percent(mean) if mean is not None else "–",
-        help="Moyenne des actions, hors actions abandonnées.",
-    )
-    cols[4].metric("Actions en retard", late, help="Fin prévue dépassée, action non réalisée.")
-
-    _structure_section(structure, view.actions_per_objective)
+    st.title("Le plan")
+    example_banner(view.is_example)
+    # What the plan is and its key figures, then its stakes: two blocks built once per
+    # data change (an element per figure, column, card and line cost most of each run).
+    st.html(view.intro)
+    st.header("Enjeux et objectifs")
+    st.html(view.stakes)
 
     st.header("Avancement")
     if view.figure is None:
@@ -177,24 +237,15 @@ def render() -> None:
         )
 
     st.header("Les actions")
-    table = view.actions
-    if not structure.actions:
+    if not view.action_count:
         st.info("Ce plan n'a pas encore d'action.")
         return
     st.dataframe(
-        table,
+        view.actions,
         hide_index=True,
         key="actions_table",
-        height=38 + 35 * len(table),  # every action visible without an inner scroll
-        column_config={
-            "Code": st.column_config.TextColumn(width="small", pinned=True),
-            "Action": st.column_config.TextColumn(width="large"),
-            "Objectif": st.column_config.TextColumn(width="small"),
-            "Avancement": st.column_config.ProgressColumn(
-                min_value=0, max_value=100, format="%d %%", width="small"
-            ),
-            "Fin prévue": st.column_config.DateColumn(format="DD/MM/YYYY"),
-        },
+        height=38 + 35 * view.action_count,  # every action visible without an inner scroll
+        column_config=_ACTION_COLUMNS,
     )
     st.caption(
         "Statut, météo et santé sont signalés par un symbole et un libellé. "

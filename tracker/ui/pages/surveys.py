@@ -4,6 +4,7 @@ profile (commune, age group...) and the comparison of two waves."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,9 +31,10 @@ from tracker.ui.components import (
     example_banner,
     frozen_figure,
     lazy_section,
-    plain,
+    md_escape,
     saved_message,
 )
+from tracker.ui.tables import table_block
 
 _SAVED = "surveys_saved"
 _PENDING = "surveys_pending"
@@ -44,9 +46,41 @@ def _interval(low: float | None, high: float | None) -> str:
     return f"{format_percent(low, 1)} – {format_percent(high, 1)}"
 
 
+_INTRO = (
+    "L'étude sur les usages et besoins numériques des habitants (2012, puis ses mises à "
+    "jour) : chaque vague garde ses réponses individuelles, d'où se calculent les "
+    "indicateurs d'enquête, leur intervalle de confiance à 95 % (Wilson, effectif efficace "
+    "de Kish quand les réponses sont pondérées) et leurs résultats par profil."
+)
+_INTRO_STYLE = """<style>
+.tk-surveys-intro { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0 0 0.75rem; }
+</style>"""
+
+
+@dataclass(frozen=True)
+class Waves:
+    """The plan's waves, and the top of the page: what the study is and the waves' table."""
+
+    is_example: bool
+    waves: list[WaveSummary]  # oldest first
+    top: str  # one HTML block: the study in a sentence, then the waves' table
+
+
+# One cached read for the top of the page (each cached read costs its key's hashing).
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _waves_table(url: str, plan_id: int, rev: int, _waves: list[WaveSummary]) -> Table:
-    """The plan's waves as the page lists them (``_waves``: the plan's waves at ``rev``)."""
+def _waves_view(url: str, plan_id: int, rev: int) -> Waves:
+    waves = data.waves(plan_id)
+    intro = f'{_INTRO_STYLE}<p class="tk-surveys-intro">{html.escape(_INTRO)}</p>'
+    return Waves(
+        is_example=data.plan_structure(plan_id).is_example,
+        waves=waves,
+        top=intro + _waves_table(waves) if waves else intro,
+    )
+
+
+def _waves_table(waves: list[WaveSummary]) -> str:
+    """The plan's waves as the page lists them, one HTML table: read only, so no data
+    grid (tables.py)."""
     frame = pd.DataFrame(
         [
             {
@@ -66,10 +100,10 @@ def _waves_table(url: str, plan_id: int, rev: int, _waves: list[WaveSummary]) ->
                 "Réponses importées le": format_datetime(w.imported_at) or "pas encore",
                 "Exemple": "oui" if w.is_example else "",
             }
-            for w in _waves
+            for w in waves
         ]
     )
-    return arrow_table(frame)
+    return table_block(frame, caption="Les vagues de l'enquête, de la plus ancienne à la dernière")
 
 
 def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, label: str) -> None:
@@ -240,32 +274,34 @@ def _import_form(user: User, wave: WaveSummary) -> None:
 
 
 def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
-    cols = st.columns(2)
-    if wave.respondents and cols[0].button(
-        "Recalculer les indicateurs", key=f"surveys_recompute_{wave.id}"
-    ):
-        try:
-            with db.session_scope(context.engine(), write=True) as session:
-                results = surveys.recompute_wave(session, user, wave.id)
-        except TrackerError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state[_SAVED] = f"{len(results)} indicateur(s) recalculé(s)."
-            st.rerun()
-    if (box := lazy_section("Modifier la vague", f"surveys_edit_{wave.id}_open")) is not None:
-        with box:
-            _wave_form(user, plan_id, wave, key=f"surveys_edit_{wave.id}", label="Enregistrer")
-    if (box := lazy_section("Supprimer la vague", f"surveys_delete_{wave.id}_open")) is None:
+    # One section for what changes the wave itself (built only once opened: most visits
+    # read the page); the deletion still asks for a confirmation.
+    box = lazy_section(
+        "Modifier, recalculer ou supprimer la vague", f"surveys_manage_{wave.id}_open"
+    )
+    if box is None:
         return
     with box:
+        if wave.respondents and st.button(
+            "Recalculer les indicateurs", key=f"surveys_recompute_{wave.id}"
+        ):
+            try:
+                with db.session_scope(context.engine(), write=True) as session:
+                    results = surveys.recompute_wave(session, user, wave.id)
+            except TrackerError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[_SAVED] = f"{len(results)} indicateur(s) recalculé(s)."
+                st.rerun()
+        _wave_form(user, plan_id, wave, key=f"surveys_edit_{wave.id}", label="Enregistrer")
         st.caption(
-            "Supprime la vague, ses réponses et les mesures calculées depuis elle. "
+            "Supprimer la vague efface ses réponses et les mesures calculées depuis elle. "
             "L'opération est inscrite au journal."
         )
         sure = st.checkbox(
             f"Je confirme la suppression de « {wave.name} »", key=f"surveys_sure_{wave.id}"
         )
-        if st.button("Supprimer", disabled=not sure, key=f"surveys_delete_{wave.id}"):
+        if st.button("Supprimer la vague", disabled=not sure, key=f"surveys_delete_{wave.id}"):
             try:
                 with db.session_scope(context.engine(), write=True) as session:
                     surveys.delete_wave(session, user, wave.id)
@@ -284,23 +320,27 @@ def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
 # from the others (the wave's responses at this revision, the chosen indicator).
 @dataclass(frozen=True)
 class WaveResults:
-    """A wave's survey indicators: their table, the problems met, those computed."""
+    """A wave's survey indicators: their table (one HTML table, read only), the problems
+    met, those computed."""
 
-    table: Table | None  # shown only: see ``arrow_table``
+    table: str | None
     problems: tuple[str, ...]
     computable: tuple[Indicator, ...]
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _wave_results_view(
-    url: str, plan_id: int, wave_id: int, rev: int, _responses: surveys.Responses
-) -> WaveResults:
+def _wave_results_view(url: str, plan_id: int, wave_id: int, rev: int) -> WaveResults:
+    # The responses are read here, on a miss only: a run that finds the view reads
+    # nothing else (each cached read costs its key's hashing).
+    responses = data.responses(wave_id)
     with db.session_scope(db.get_engine(url)) as session:
         indicators = surveys.survey_indicators(session, plan_id)
-    results, problems = surveys.compute_all(indicators, _responses)
+    results, problems = surveys.compute_all(indicators, responses)
     computed = {r.indicator_id for r in results}
     return WaveResults(
-        table=arrow_table(_results_frame(results)) if results else None,
+        table=table_block(_results_frame(results), caption="Indicateurs d'enquête de la vague")
+        if results
+        else None,
         problems=tuple(problems),
         computable=tuple(i for i in indicators if i.id in computed),
     )
@@ -320,10 +360,11 @@ def _breakdown_columns(
 
 @dataclass(frozen=True)
 class Breakdown:
-    """An indicator by profile: the chart, its table, the groups too small to trust."""
+    """An indicator by profile: the chart, its table (one HTML table, shown under the
+    chart), the groups too small to trust."""
 
     figure: go.Figure | None = None
-    table: Table | None = None
+    table: str | None = None
     unreliable: int = 0
     error: str | None = None
 
@@ -368,28 +409,38 @@ def _breakdown_view(
             ],
         }
     )
-    return Breakdown(frozen_figure(fig), arrow_table(table), int((~frame["fiable"]).sum()))
+    return Breakdown(
+        frozen_figure(fig),
+        table_block(table, caption=f"Données du graphique : {indicator.code} selon {column}"),
+        int((~frame["fiable"]).sum()),
+    )
 
 
 def _wave_results(plan_id: int, wave: WaveSummary) -> None:
-    st.subheader("Indicateurs de la vague")
     if not wave.respondents:
         st.info("Aucune réponse importée pour cette vague.")
         return
     url, rev = get_settings().database_url, context.revision()
-    responses = data.responses(wave.id)
-    view = _wave_results_view(
-        url=url, plan_id=plan_id, wave_id=wave.id, rev=rev, _responses=responses
-    )
+    view = _wave_results_view(url=url, plan_id=plan_id, wave_id=wave.id, rev=rev)
     for problem in view.problems:
         st.warning(problem)
     if view.table is not None:
-        st.dataframe(view.table, hide_index=True, key="surveys_results")
+        st.html(view.table)
     elif not view.problems:
         st.info("Aucun indicateur d'enquête n'est défini (page Fiche indicateur).")
-    st.subheader("Résultats par profil")
     if not view.computable:
         return
+    # Results by profile are a closer look, one indicator at a time: built (two choices,
+    # a chart, its table) only once the section is opened.
+    box = lazy_section("Résultats par profil (commune, âge…)", f"surveys_breakdown_{wave.id}_open")
+    if box is not None:
+        with box:
+            _breakdown(wave, view, url=url, rev=rev, responses=data.responses(wave.id))
+
+
+def _breakdown(
+    wave: WaveSummary, view: WaveResults, *, url: str, rev: int, responses: surveys.Responses
+) -> None:
     cols = st.columns(2)
     indicator = cols[0].selectbox(
         "Indicateur",
@@ -424,12 +475,14 @@ def _wave_results(plan_id: int, wave: WaveSummary) -> None:
     if shown.error is not None:
         st.error(shown.error)
         return
-    chart_with_table(
+    # Already in a section: the chart's figures follow it as a table (sections do not nest).
+    st.plotly_chart(
         shown.figure,
-        shown.table,
         key=f"surveys_breakdown_{wave.id}",
         alt=f"{indicator.name} selon {column}, avec l'intervalle de confiance de chaque groupe.",
+        config={"displaylogo": False},
     )
+    st.html(shown.table)
     if shown.unreliable:
         st.caption(
             f"{shown.unreliable} groupe(s) de moins de {surveys.RELIABLE_MIN} répondants, "
@@ -451,10 +504,11 @@ def _comparison_view(
     rev: int,
     first_name: str,
     second_name: str,
-    _rows: list[surveys.Comparison],
-) -> tuple[go.Figure, Table]:
-    """The comparison's chart and table (``_rows``: the two waves' comparison)."""
-    rows = _rows
+) -> tuple[go.Figure, Table] | None:
+    """The comparison's chart and table (None: no indicator measured in both waves)."""
+    rows = data.comparison(first, second)
+    if not rows:
+        return None
     frame = pd.DataFrame(
         {
             "indicateur": [f"{c.code} {c.name}" for c in rows],
@@ -497,30 +551,32 @@ def _comparison(waves: list[WaveSummary]) -> None:
         st.info("Il faut deux vagues avec des réponses importées pour les comparer.")
         return
     names = {w.id: w.name for w in measured}
-    ids = list(names)
-    cols = st.columns(2)
-    first = cols[0].selectbox(
-        "Première vague", ids, index=0, format_func=names.get, key="surveys_first"
-    )
-    second = cols[1].selectbox(
-        "Seconde vague", ids, index=len(ids) - 1, format_func=names.get, key="surveys_second"
-    )
-    if first == second:
-        st.info("Choisissez deux vagues différentes.")
-        return
-    rows = data.comparison(first, second)
-    if not rows:
-        st.info("Aucun indicateur n'est mesuré dans les deux vagues.")
-        return
-    fig, table = _comparison_view(
+    ids = list(names)  # from the oldest fieldwork to the latest
+    # One choice, an earlier wave then a later one (the oldest and the latest first);
+    # with only two waves there is nothing to choose.
+    pairs = [(a, b) for n, a in enumerate(ids) for b in ids[n + 1 :]]
+    if len(pairs) == 1:
+        first, second = pairs[0]
+    else:
+        first, second = st.selectbox(
+            "Vagues comparées",
+            pairs,
+            index=pairs.index((ids[0], ids[-1])),
+            format_func=lambda pair: f"{names[pair[0]]} → {names[pair[1]]}",
+            key="surveys_pair",
+        )
+    shown = _comparison_view(
         url=get_settings().database_url,
         first=first,
         second=second,
         rev=context.revision(),
         first_name=names[first],
         second_name=names[second],
-        _rows=rows,
     )
+    if shown is None:
+        st.info("Aucun indicateur n'est mesuré dans les deux vagues.")
+        return
+    fig, table = shown
     chart_with_table(
         fig,
         table,
@@ -528,6 +584,7 @@ def _comparison(waves: list[WaveSummary]) -> None:
         alt=f"Comparaison des indicateurs entre {names[first]} et {names[second]}.",
     )
     st.caption(
+        f"« {md_escape(names[first])} » comparée à « {md_escape(names[second])} ». "
         "Test de comparaison de deux proportions (z, proportion commune, effectifs efficaces "
         "de Kish) : l'écart est « significatif » seulement si p < 0,05."
     )
@@ -540,23 +597,13 @@ def render() -> None:
         st.info("Aucun plan n'est enregistré.")
         return
     user = auth.current_user()
-    structure = data.plan_structure(plan_id)
-    example_banner(structure.is_example)
-    st.caption(
-        "L'étude sur les usages et besoins numériques des habitants (2012, puis ses mises à "
-        "jour) : chaque vague garde ses réponses individuelles, d'où se calculent les "
-        "indicateurs d'enquête, leur intervalle de confiance à 95 % (Wilson, effectif efficace "
-        "de Kish quand les réponses sont pondérées) et leurs résultats par profil."
-    )
+    view = _waves_view(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
+    waves = view.waves
+    example_banner(view.is_example)
     saved_message(_SAVED)
-    waves = data.waves(plan_id)
     editor = has_permission(user, Permission.EDIT_PLAN)
-    if waves:
-        table = _waves_table(
-            url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), _waves=waves
-        )
-        st.dataframe(table, hide_index=True, key="surveys_waves")
-    else:
+    st.html(view.top)
+    if not waves:
         st.info("Aucune vague d'enquête n'est enregistrée pour ce plan.")
     # The forms are built only once opened (most visits read the page).
     if editor and (box := lazy_section("Nouvelle vague", "surveys_new_open", expanded=not waves)):
@@ -575,9 +622,7 @@ def render() -> None:
         format_func=names.get,
     )
     st.session_state["surveys_wave"] = wave_id
-    wave = next(w for w in waves if w.id == wave_id)
-    if wave.population or wave.method:
-        plain(" · ".join(t for t in (wave.population, wave.method) if t))
+    wave = next(w for w in waves if w.id == wave_id)  # its population and method: above
     if editor:
         _import(user, wave)
         _manage(user, plan_id, wave)
