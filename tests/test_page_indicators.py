@@ -396,6 +396,85 @@ def test_editor_adds_a_measurement_with_the_form(app_engine):
     assert any("30 juin 2021" in c for c in history["Changement"])
 
 
+def _edit_table(at, indicator_id: int, edits: dict[int, dict]):
+    """What the browser sends after cells of the correction table were changed."""
+    at.session_state[f"indicator_{indicator_id}_table"] = {
+        "edited_rows": edits,
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return run_app(at=at)
+
+
+def _table_rows(at) -> list[tuple]:
+    """The correction table's rows as the editor holds them: (id, date, value)."""
+    table = at.get("data_editor")[0].value
+    return [(int(r["id"]), r["Date"], r["Valeur"]) for _, r in table.iterrows()]
+
+
+def test_editor_corrects_a_measurement_in_the_table(app_engine):
+    at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I6")
+    at = open_sections(at, f"indicator_{indicator.id}_table_open")
+    row, (mid, _when, value) = next(
+        (n, r) for n, r in enumerate(_table_rows(at)) if r[2] is not None
+    )
+    at = _edit_table(at, indicator.id, {row: {"Valeur": value + 10}})
+    next(b for b in at.button if b.label == "Enregistrer les mesures").click()
+    at = run_app(at=at)
+    assert [s.value for s in at.success] == ["1 mesure(s) enregistrée(s)."]
+    assert {m.id: m.value for m in _measurements(app_engine, "I6")}[mid] == value + 10
+
+
+def test_a_correction_table_opened_before_someone_saved_cannot_overwrite_their_change(
+    app_engine,
+):
+    """A opens the table; B corrects a value (another session, through the services);
+    A's next run warns, and A's save of that row is refused in French with nothing
+    written. « Recharger le tableau » starts again from the saved values."""
+    at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I6")
+    at = open_sections(at, f"indicator_{indicator.id}_table_open")
+    row, (mid, _when, value) = next(
+        (n, r) for n, r in enumerate(_table_rows(at)) if r[2] is not None
+    )
+    measurement = next(m for m in _measurements(app_engine, "I6") if m.id == mid)
+    editor_b = add_user(app_engine, "editor", login="collegue")
+    with db.session_scope(app_engine, write=True) as session:
+        indicator_service.save_measurements(
+            session,
+            editor_b,
+            indicator.id,
+            [
+                MeasurementEdit(
+                    measurement.date,
+                    value + 1,
+                    source=measurement.source,
+                    sample_size=measurement.sample_size,
+                    ci_low=measurement.ci_low,
+                    ci_high=measurement.ci_high,
+                    comment=measurement.comment,
+                    measurement_id=mid,
+                )
+            ],
+            today=date.today(),
+        )
+    at = _edit_table(at, indicator.id, {row: {"Valeur": value + 10}})
+    assert any("modifiées par quelqu'un d'autre" in w.value for w in at.warning)
+    assert _table_rows(at)[row][2] == value  # A still edits the table A opened
+    before = count_rows(app_engine)
+    next(b for b in at.button if b.label == "Enregistrer les mesures").click()
+    at = run_app(at=at)
+    assert not at.success
+    message = at.error[0].value
+    assert "modifiées par quelqu'un d'autre" in message and "rien n'est enregistré" in message
+    assert f"Mesure du {measurement.date.strftime('%d/%m/%Y')} : modifiée entre-temps." in message
+    assert {m.id: m.value for m in _measurements(app_engine, "I6")}[mid] == value + 1
+    assert count_rows(app_engine) == before
+    next(b for b in at.button if b.label == "Recharger le tableau").click()
+    at = run_app(at=at)
+    assert not any("modifiées par quelqu'un d'autre" in w.value for w in at.warning)
+    assert _table_rows(at)[row][2] == value + 1
+
+
 def test_an_out_of_range_value_is_refused_in_french_and_nothing_is_written(app_engine):
     at, indicator = _indicator_page(app_engine, _token(app_engine, "editor"), "I1")
     form = f"indicator_{indicator.id}_add"

@@ -308,7 +308,18 @@ def _edit_from_row(row: pd.Series, measurement_id: int | None) -> MeasurementEdi
     )
 
 
-def _save(user: User, detail: IndicatorDetail, edits: list[MeasurementEdit], deleted: list[int]):
+def _table_base_key(indicator_id: int) -> str:
+    """The measurements as the correction table showed them when it was opened."""
+    return f"indicator_{indicator_id}_table_base"
+
+
+def _save(
+    user: User,
+    detail: IndicatorDetail,
+    edits: list[MeasurementEdit],
+    deleted: list[int],
+    expected: dict[int, MeasurementEdit] | None = None,
+):
     try:
         with db.session_scope(context.engine(), write=True) as session:
             changed = indicator_service.save_measurements(
@@ -318,6 +329,7 @@ def _save(user: User, detail: IndicatorDetail, edits: list[MeasurementEdit], del
                 edits,
                 deleted_ids=deleted,
                 today=context.today(),
+                expected=expected,
             )
     except TrackerError as exc:
         st.error(str(exc))
@@ -326,6 +338,7 @@ def _save(user: User, detail: IndicatorDetail, edits: list[MeasurementEdit], del
         f"{changed} mesure(s) enregistrée(s)." if changed else "Aucun changement à enregistrer."
     )
     st.session_state.pop(f"indicator_{detail.indicator.id}_table", None)
+    st.session_state.pop(_table_base_key(detail.indicator.id), None)
     st.rerun()
 
 
@@ -359,6 +372,8 @@ def _measurements(user: User | None, detail: IndicatorDetail, view: IndicatorVie
         with box:
             _admitted(detail)
             _editor(user, detail, frame)
+    else:  # opened again, the table starts from the measurements saved
+        st.session_state.pop(_table_base_key(ind.id), None)
 
 
 def _admitted(detail: IndicatorDetail) -> None:
@@ -420,8 +435,23 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
         "enregistrez : tout est vérifié et enregistré en une fois, ou rien ne l'est."
     )
     key = f"indicator_{ind.id}_table"
+    # The table the user edits stays the one they opened, even if someone saves
+    # meanwhile: the editor's changes are kept by row position, so rows must not move
+    # under them; saving then checks the rows it touches are still as shown.
+    base: pd.DataFrame = st.session_state.setdefault(_table_base_key(ind.id), frame)
+    if not base.equals(frame):
+        st.warning(
+            "Les mesures ont été modifiées par quelqu'un d'autre depuis que vous avez ouvert ce "
+            "tableau (elles sont à jour au-dessus) : corriger ou supprimer une ligne qui a changé "
+            "sera refusé. « Recharger le tableau » repart des mesures enregistrées et abandonne "
+            "vos saisies."
+        )
+        if st.button("Recharger le tableau", key=f"indicator_{ind.id}_reload_table"):
+            st.session_state.pop(_table_base_key(ind.id), None)
+            st.session_state.pop(key, None)
+            st.rerun()
     edited = st.data_editor(
-        frame,
+        base,
         key=key,
         hide_index=True,
         num_rows="dynamic",
@@ -437,9 +467,9 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
     )
     if st.button("Enregistrer les mesures", key=f"indicator_{ind.id}_save_table"):
         kept = {int(i) for i in edited["id"].dropna()} if not edited.empty else set()
-        deleted = [int(i) for i in frame["id"] if int(i) not in kept]
+        deleted = [int(i) for i in base["id"] if int(i) not in kept]
         edits = []
-        originals = frame.set_index("id")
+        originals = base.set_index("id")
         for _, row in edited.iterrows():
             mid = None if pd.isna(row["id"]) else int(row["id"])
             if mid is not None:
@@ -452,7 +482,8 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
                 if same:
                     continue
             edits.append(_edit_from_row(row, mid))
-        _save(user, detail, edits, deleted)
+        shown = {int(row["id"]): _edit_from_row(row, int(row["id"])) for _, row in base.iterrows()}
+        _save(user, detail, edits, deleted, shown)
 
 
 def _history(indicator_id: int, view: IndicatorView) -> None:
