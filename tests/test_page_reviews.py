@@ -1,10 +1,13 @@
 """Page tests (AppTest): « Comités de pilotage » — what a viewer sees, and an
 editor opening a review, recording a decision, closing the review, following the
 decisions up, and reading what changed since the last committee. The forms and the
-editable table sit in sections built only once opened (``components.lazy_section``)."""
+editable table sit in sections built only once opened (``components.lazy_section``); the
+open committee's three forms in one section together. The committees, the decisions
+and the short lists of changes are HTML tables (``tracker.ui.tables``)."""
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 
 import pytest
@@ -12,7 +15,7 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, session_token
-from tests.pages import open_page, open_sections, page_titles, run_app
+from tests.pages import html_tables, metrics, open_page, open_sections, page_titles, run_app
 from tracker import db, strings
 from tracker.bootstrap import prepare_database
 from tracker.models import Action, Decision, DecisionStatus, Plan, Review, ReviewStatus, User
@@ -23,6 +26,7 @@ from tracker.services.reviews import (
     add_decision,
     close_review,
     open_review,
+    update_review,
 )
 
 PAGE = "Comités de pilotage"
@@ -43,13 +47,19 @@ DECISIONS_EDITOR = "reviews_decisions_editor"
 NEW_REVIEW = "reviews_new_open"
 DECISIONS_TABLE = "reviews_decisions_table_open"
 # The titles of the sections an editor opens to change something.
+MANAGE_TITLE = "Gérer ce comité : le modifier, noter une décision, le clore"
 EDIT_SECTIONS = [
     "Nouveau comité",
+    MANAGE_TITLE,
     "Modifier le comité",
     "Nouvelle décision",
     "Clore le comité",
     "Modifier le suivi des décisions (tableau modifiable)",
 ]
+
+
+def _manage_open(review_id: int) -> str:
+    return f"review_{review_id}_manage_open"
 
 
 def _edit_open(review_id: int) -> str:
@@ -121,8 +131,15 @@ def _sections(at: AppTest) -> list[str]:
 
 
 def _tables(at: AppTest, column: str):
-    """The tables with that column (an editable table, in AppTest, is one of them)."""
-    return [df.value for df in at.dataframe if column in df.value.columns]
+    """The tables with that column: HTML tables, data grids (an editable table, in
+    AppTest, is one of them)."""
+    found = [t for t in html_tables(at) if column in t.columns]
+    return found + [df.value for df in at.dataframe if column in df.value.columns]
+
+
+def _open_forms(at: AppTest, review_id: int, *keys: str) -> AppTest:
+    """Open the committee's forms section, then the sections ``keys`` inside it."""
+    return open_sections(open_sections(at, _manage_open(review_id)), *keys)
 
 
 def _table(at: AppTest, column: str):
@@ -167,8 +184,14 @@ def test_a_viewer_finds_the_page_in_the_navigation_and_sees_no_edit_control(app_
 def test_an_editor_opens_a_review_with_the_form(app_engine):
     at = _page(app_engine, add_user(app_engine, "editor"))
     form = "review_form_new"
-    # No committee yet: the section of a new one is open at first.
-    assert at.session_state[NEW_REVIEW] is True
+    # No committee yet: the message says where to open one; its form is built once its
+    # section is opened.
+    assert at.info[0].value == (
+        "Aucun comité de pilotage n'est encore enregistré. "
+        "Ouvrez « Nouveau comité » ci-dessous pour en créer un."
+    )
+    assert not at.get("form")
+    at = open_sections(at, NEW_REVIEW)
     day = date.today() - timedelta(days=2)
     _in_form(at.date_input, "Date du comité", form).set_value(day)
     _in_form(at.text_input, "Titre", form).input("Comité de pilotage n°4")
@@ -188,15 +211,21 @@ def test_an_editor_opens_a_review_with_the_form(app_engine):
     assert (review.attendees, review.agenda) == ("Élus référents, DGS", "Bilan 2026\nBudget 2027")
     assert (review.status, review.snapshot) == (ReviewStatus.OPEN, None)
     assert list(_table(at, "État")["État"]) == ["Ouvert"]
-    # Now that a committee exists, the section is folded: its form is no longer built.
-    assert "Nouveau comité" in _sections(at)
-    assert not at.get("form")
+    # The committee's title, state, participants and agenda, as typed, in one block.
+    [detail] = [
+        h.proto.body for h in at.get("html") if "<h3>Comité de pilotage n°4" in h.proto.body
+    ]
+    assert "Comité ouvert : les décisions s'y enregistrent" in html.unescape(detail)
+    assert "Élus référents, DGS" in detail and "Bilan 2026\nBudget 2027" in detail
+    # The section stays open after the save, for the next committee.
+    assert at.session_state[NEW_REVIEW] is True
+    assert {b.form_id for b in at.button if b.form_id} == {"review_form_new"}
 
 
 def test_an_editor_records_a_decision_then_closes_the_review(app_engine):
     editor = add_user(app_engine, "editor")
     review_id = _open_review(app_engine, editor)
-    at = open_sections(_page(app_engine, editor), _decision_open(review_id))
+    at = _open_forms(_page(app_engine, editor), review_id, _decision_open(review_id))
     action = _action(app_engine, "2.3")
     form = f"decision_new_{review_id}"
     due = date.today() + timedelta(days=30)
@@ -243,8 +272,8 @@ def test_an_editor_records_a_decision_then_closes_the_review(app_engine):
     assert len(review.snapshot["actions"]) == 19
     assert [d["text"] for d in review.snapshot["decisions"]] == ["Relancer la consultation"]
     assert list(_table(at, "État")["État"]) == ["Clos"]
-    # A closed review offers neither its form nor the decision form any more: only the
-    # (folded) section of a new review remains.
+    # A closed review offers neither its forms section nor the decision form any more:
+    # only the (folded) section of a new review remains.
     assert not at.get("form") and not at.checkbox
     assert "Enregistrer la décision" not in [b.label for b in at.button]
     assert [s for s in _sections(at) if s in EDIT_SECTIONS] == [
@@ -309,13 +338,18 @@ def test_an_editor_gets_the_forms_and_the_editable_table_only_once_their_section
     at = _page(app_engine, editor)
 
     # At a glance: the committees, the chosen one, the decisions (read-only); every
-    # form folded under its title, none of them built.
-    assert [s for s in _sections(at) if s in EDIT_SECTIONS] == EDIT_SECTIONS
+    # form folded under its title, none of them built; the committee's three forms
+    # in one section.
+    at_a_glance = [s for s in EDIT_SECTIONS if s not in EDIT_SECTIONS[2:5]]
+    assert [s for s in _sections(at) if s in EDIT_SECTIONS] == at_a_glance
     assert not at.get("form") and not at.get("data_editor") and not at.checkbox
     assert not at.text_input and not at.text_area and not at.date_input
     assert list(_table(at, "Décision")["Décision"]) == ["Relancer la consultation"]
     assert list(_table(at, "État")["Comité"]) == ["Comité de pilotage n°1"]
 
+    at = open_sections(at, _manage_open(review_id))
+    assert [s for s in _sections(at) if s in EDIT_SECTIONS] == EDIT_SECTIONS
+    assert not at.get("form") and not at.checkbox
     at = open_sections(
         at,
         NEW_REVIEW,
@@ -337,7 +371,7 @@ def test_an_editor_gets_the_forms_and_the_editable_table_only_once_their_section
 def test_an_editor_changes_a_review_in_its_section_which_stays_open(app_engine):
     editor = add_user(app_engine, "editor")
     review_id = _open_review(app_engine, editor)
-    at = open_sections(_page(app_engine, editor), _edit_open(review_id))
+    at = _open_forms(_page(app_engine, editor), review_id, _edit_open(review_id))
     form = f"review_form_{review_id}"
     _in_form(at.text_input, "Titre", form).input("Comité de pilotage de printemps")
     _in_form(at.text_area, "Ordre du jour", form).input("1. Bilan")
@@ -351,10 +385,45 @@ def test_an_editor_changes_a_review_in_its_section_which_stays_open(app_engine):
     assert _in_form(at.text_input, "Titre", form).value == "Comité de pilotage de printemps"
 
 
+def test_a_review_form_opened_before_someone_saved_the_review_cannot_overwrite_it(app_engine):
+    """A opens the committee's form; B saves other attendees (another session, through
+    the services); A's form keeps what A opened, warns, and A's save is refused in
+    French with nothing written. Folded and opened again, it starts from B's version."""
+    editor = add_user(app_engine, "editor")
+    review_id = _open_review(app_engine, editor)
+    at = _open_forms(_page(app_engine, editor), review_id, _edit_open(review_id))
+    form = f"review_form_{review_id}"
+    [review] = _reviews(app_engine)
+    with db.session_scope(app_engine, write=True) as session:
+        update_review(
+            session,
+            add_user(app_engine, "editor", login="collegue"),
+            review_id,
+            ReviewInput(review.date, review.title, "Élus, DGS", review.agenda),
+        )
+    at = run_app(at=at)
+    assert any("modifié par quelqu'un d'autre" in w.value for w in at.warning)
+    assert _in_form(at.text_area, "Participants", form).value == ""  # what A opened
+    _in_form(at.text_input, "Titre", form).input("Comité de printemps")
+    _in_form(at.button, "Enregistrer", form).click()
+    at = run_app(at=at)
+    assert not _successes(at)
+    message = at.error[0].value
+    assert "modifié par quelqu'un d'autre" in message and "rien n'est enregistré" in message
+    assert "Modifié entre-temps : Participants." in message
+    [review] = _reviews(app_engine)
+    assert (review.title, review.attendees) == ("Comité de pilotage n°1", "Élus, DGS")
+    at.session_state[_edit_open(review_id)] = False
+    at = run_app(at=at)
+    at = open_sections(at, _edit_open(review_id))
+    assert _in_form(at.text_area, "Participants", form).value == "Élus, DGS"
+    assert not any("modifié par quelqu'un d'autre" in w.value for w in at.warning)
+
+
 def test_a_refused_change_of_a_review_writes_nothing_and_says_why(app_engine):
     editor = add_user(app_engine, "editor")
     review_id = _open_review(app_engine, editor)
-    at = open_sections(_page(app_engine, editor), _edit_open(review_id))
+    at = _open_forms(_page(app_engine, editor), review_id, _edit_open(review_id))
     form = f"review_form_{review_id}"
     _in_form(at.text_input, "Titre", form).input("   ")
     _in_form(at.button, "Enregistrer", form).click()
@@ -371,7 +440,7 @@ def test_a_refused_change_of_a_review_writes_nothing_and_says_why(app_engine):
 def test_a_refused_decision_writes_nothing_and_says_why(app_engine):
     editor = add_user(app_engine, "editor")
     review_id = _open_review(app_engine, editor)
-    at = open_sections(_page(app_engine, editor), _decision_open(review_id))
+    at = _open_forms(_page(app_engine, editor), review_id, _decision_open(review_id))
     form = f"decision_new_{review_id}"
     _in_form(at.text_input, "Responsable", form).input("DGS")
     _in_form(at.button, "Enregistrer la décision", form).click()
@@ -386,13 +455,15 @@ def test_a_refused_decision_writes_nothing_and_says_why(app_engine):
 def test_an_editor_deletes_an_open_review_from_its_closing_section(app_engine):
     editor = add_user(app_engine, "editor")
     review_id = _open_review(app_engine, editor)
-    at = open_sections(_page(app_engine, editor), _close_open(review_id))
+    at = _open_forms(_page(app_engine, editor), review_id, _close_open(review_id))
     at.button(key=f"reviews_delete_{review_id}").click()
     at = run_app(at=at)
 
     assert "Comité supprimé." in _successes(at)
     assert _reviews(app_engine) == []
-    assert "Aucun comité de pilotage n'est encore enregistré." in [i.value for i in at.info]
+    assert any(
+        i.value.startswith("Aucun comité de pilotage n'est encore enregistré.") for i in at.info
+    )
 
 
 # --------------------------------------------------------------------------
@@ -435,7 +506,10 @@ def test_since_the_last_review_lists_an_action_edited_after_it(app_engine):
             "Après": strings.weather_label("orage"),
         },
     ]
-    assert "Objectif 2 : " in " ".join(m.value for m in at.markdown)
+    assert any("Objectif 2 : " in h.proto.body for h in at.get("html"))
+    # How many things changed, by kind, as key figures.
+    assert metrics(at)["Actions modifiées"] == "1"
+    assert metrics(at)["Jalons réalisés"] == "0"
 
 
 def test_a_long_list_of_changes_is_folded_under_its_count_until_opened(app_engine):
@@ -454,12 +528,55 @@ def test_a_long_list_of_changes_is_folded_under_its_count_until_opened(app_engin
             )
     at = _page(app_engine, add_user(app_engine, "viewer"))
 
-    label = "Voir les 16 changements des actions, par objectif"
+    label = "Voir les 16 changements des actions"
     assert label in _sections(at)
     assert not _tables(at, "Quoi")
     assert "Objectif 1 : " not in " ".join(m.value for m in at.markdown)
-    at = open_sections(at, "reviews_changes_actions_open")
+    at = open_sections(at, "reviews_changes_open")
     changes = [row for table in _tables(at, "Quoi") for row in table.to_dict("records")]
     assert len(changes) == 16
     assert {row["Quoi"] for row in changes} == {"Météo"}
     assert "Objectif 1 : " in " ".join(m.value for m in at.markdown)
+
+
+def test_another_pair_of_committees_is_chosen_in_a_folded_section_and_still_applies(app_engine):
+    editor = add_user(app_engine, "editor")
+    first = _open_review(app_engine, editor, "Comité de printemps")
+    with db.session_scope(app_engine, write=True) as session:
+        close_review(session, editor, first, date.today())
+    second = _open_review(app_engine, editor, "Comité d'été")
+    with db.session_scope(app_engine, write=True) as session:
+        close_review(session, editor, second, date.today())
+    action = _action(app_engine, "2.2")
+    with db.session_scope(app_engine, write=True) as session:
+        update_action(
+            session,
+            editor,
+            action.id,
+            expected_version=action.version,
+            changes={"weather": "orage"},
+        )
+    at = _page(app_engine, add_user(app_engine, "viewer"))
+
+    # By default: since the last closed committee, to the plan today; no choice built.
+    assert not [s for s in at.selectbox if s.label in ("Depuis", "Jusqu'à")]
+    assert "Comparer d'autres comités" in _sections(at)
+    caption = next(c.value for c in at.caption if c.value.startswith("Depuis"))
+    assert "Comité d'été" in caption and "aujourd'hui" in caption
+    assert metrics(at)["Actions modifiées"] == "1"
+
+    at = open_sections(at, "reviews_compare_open")
+    at.selectbox(key="reviews_compare_from").set_value(first)
+    at = run_app(at=at)
+    at.selectbox(key="reviews_compare_to").set_value(second)
+    at = run_app(at=at)
+    assert "Aucun changement entre ces deux dates." in _successes(at)
+
+    # Folded again, the pair chosen still applies, and the caption names it.
+    at.session_state["reviews_compare_open"] = False
+    at = run_app(at=at)
+    assert not [s for s in at.selectbox if s.label in ("Depuis", "Jusqu'à")]
+    caption = next(c.value for c in at.caption if c.value.startswith("Depuis"))
+    since, until = caption.split("jusqu'à")
+    assert "Comité de printemps" in since and "Comité d'été" in until
+    assert "Aucun changement entre ces deux dates." in _successes(at)

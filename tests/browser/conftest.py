@@ -189,8 +189,9 @@ def wait_for_script(page, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
 
 def open_section(page, label: str) -> None:  # noqa: ANN001
     """Unfold a collapsible section by a click on its title, then wait for the rerun
-    that sends its content (``components.lazy_section``)."""
-    page.get_by_test_id("stExpander").filter(has_text=label).locator("summary").first.click()
+    that sends its content (``components.lazy_section``). The title is matched on the
+    section's own summary: a section holding it contains the same text."""
+    page.locator("[data-testid='stExpander'] summary").filter(has_text=label).first.click()
     page.wait_for_timeout(100)  # the rerun starts after the click's message is sent
     wait_for_script(page)
 

@@ -1,4 +1,5 @@
-"""The yearly arbitration in a real browser: request, arbitrate, close, refusal."""
+"""The yearly arbitration in a real browser: request, arbitrate, close, refusal. The
+single line form and the closing sit in sections inside the year's preparation section."""
 
 from __future__ import annotations
 
@@ -28,7 +29,16 @@ def test_request_arbitrate_close_and_refuse_a_later_change(seeded_server, page):
     page.get_by_role("heading", name="Alertes").wait_for(timeout=30_000)
     before = _per_year_chart(page)
 
+    # The year's figures at a glance, as key figures.
+    assert page.get_by_test_id("tkMetricLabel").all_inner_texts()[:4] == [
+        "Demandé",
+        "Arbitré",
+        "Réalisé",
+        "Taux de réalisation",
+    ]
     # The form is sent once its section is unfolded; it stays open after each save.
+    assert page.locator("[data-testid='stForm']").count() == 0
+    open_section(page, "Préparation budgétaire et arbitrage 2026")
     assert page.locator("[data-testid='stForm']").count() == 0
     open_section(page, "Saisir une ligne")
     # The form's first choices (1.1, Ville de Cahors, fonctionnement): a new 2026 line.

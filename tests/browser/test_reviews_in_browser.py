@@ -48,7 +48,10 @@ def _review(server, title: str) -> tuple[Review, list[Decision]]:  # noqa: ANN00
 
 
 def _section(page, label: str):  # noqa: ANN001, ANN202
-    return page.get_by_test_id("stExpander").filter(has=page.locator("summary", has_text=label))
+    """The section titled ``label``: the innermost one (a section holding it has the
+    title inside too)."""
+    summary = page.locator("summary", has_text=label)
+    return page.get_by_test_id("stExpander").filter(has=summary).last
 
 
 def _open(page, label: str):  # noqa: ANN001, ANN202
@@ -57,7 +60,7 @@ def _open(page, label: str):  # noqa: ANN001, ANN202
     from playwright.sync_api import expect
 
     section = _section(page, label)
-    details = section.locator("details")
+    details = section.locator("details").first
     if details.get_attribute("open") is None:
         section.locator("summary").click()
         page.wait_for_timeout(100)  # the rerun starts after the click's message is sent
@@ -95,7 +98,10 @@ def test_review_opened_decided_closed_and_reported(seeded_server, page, tmp_path
     assert (review.date, review.status, decisions) == (date.today(), ReviewStatus.OPEN, [])
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
 
-    # A decision for it: its form is sent once its section is unfolded.
+    # A decision for it: its form is sent once its section (in the committee's forms
+    # section) is unfolded.
+    expect(page.get_by_role("button", name="Enregistrer la décision")).to_have_count(0)
+    _open(page, "Gérer ce comité")
     expect(page.get_by_role("button", name="Enregistrer la décision")).to_have_count(0)
     form = _open(page, "Nouvelle décision").get_by_test_id("stForm")
     form.get_by_label("Décision", exact=True).fill(DECISION)
@@ -115,7 +121,7 @@ def test_review_opened_decided_closed_and_reported(seeded_server, page, tmp_path
     # is gone); the section stays open (its state is kept by the server).
     expect(page.get_by_text("Décision enregistrée.", exact=True)).to_have_count(0)
     _settle(page)
-    expect(closing.locator("details")).to_have_attribute("open", "")
+    expect(closing.locator("details").first).to_have_attribute("open", "")
     expect(closing.get_by_role("checkbox", name="Je confirme la clôture")).to_be_checked()
     expect(close_button).to_be_enabled()
     close_button.click()

@@ -3,6 +3,8 @@ and — for the mission numérique — the yearly budget preparation and arbitra
 
 from __future__ import annotations
 
+import html
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,25 +25,39 @@ from tracker.settings import get_settings
 from tracker.strings import SECTION_LABELS
 from tracker.ui import auth, context, data
 from tracker.ui.components import (
+    Metric,
     Table,
+    applied_filters,
     arrow_table,
     chart_with_table,
     example_banner,
     frozen_figure,
     lazy_section,
-    plain,
+    metric_cards_html,
     saved_message,
 )
+from tracker.ui.tables import table_block
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SECTIONS = {SECTION_LABELS[s]: s for s in BudgetSection}
+# The filters other than the year, folded: most visits read the whole plan's year. Folded,
+# those chosen still apply (their widgets keep their values while not drawn) and a
+# caption says which.
+FILTERS_TITLE = "Filtres : collectivité, section, objectif"
+# The period's other charts (per year by collectivity, per objective, per action),
+# folded under this title: the per-year chart stays at a glance.
+MORE_CHARTS_TITLE = "Plus de graphiques : par collectivité, par objectif, dépenses par action"
+# Alerts shown as one HTML table up to this many; beyond, as a sortable data grid.
+SHORT_LIST = 15
 
 
 @dataclass(frozen=True)
 class YearView:
-    """A year's figures, and the table the page shows (None when the year has no line)."""
+    """A year's figures, and what the page shows of them: the arbitration's state and
+    the key figures as one HTML block, the table (None when the year has no line)."""
 
     budget: budgets.YearBudget
+    summary: str
     table: Table | None
 
 
@@ -69,7 +85,33 @@ def _year(
         budget = budgets.year_budget(
             session, plan_id, year, collectivity=collectivity, section=section, objective=objective
         )
-    return YearView(budget, arrow_table(year_table(budget, _titles)) if budget.rows else None)
+    return YearView(
+        budget,
+        _summary(year, budget),
+        arrow_table(year_table(budget, _titles)) if budget.rows else None,
+    )
+
+
+def _summary(year: int, budget: budgets.YearBudget) -> str:
+    """The arbitration's state and the year's four key figures, as one HTML block (one
+    element instead of a text and four metrics in columns)."""
+    state = (
+        f"Arbitrage {year} clôturé le {format_datetime(budget.closed_at)}."
+        if budget.closed
+        else f"Arbitrage {year} ouvert."
+    )
+    t = budget.total
+    return f'<p style="margin: 0 0 0.5rem">{html.escape(state)}</p>' + metric_cards_html(
+        [
+            Metric("Demandé", format_eur(t.requested_cents)),
+            Metric("Arbitré", format_eur(t.arbitrated_cents)),
+            Metric("Réalisé", format_eur(t.spent_cents)),
+            Metric(
+                "Taux de réalisation",
+                format_percent(t.execution, 1) if t.execution is not None else "–",
+            ),
+        ]
+    )
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -103,11 +145,11 @@ def _period_charts(
     rev: int,
     at: date,
     objective: str | None,
-    by_collectivity: bool,
     _structure: plan_service.PlanStructure,
 ) -> list[tuple[go.Figure, Table, str, str]]:
     """The period's charts, each with its table, key and description (none when the plan
-    has no budget line)."""
+    has no budget line): per year first, then per year by collectivity (when there are
+    several), per objective and per action."""
     splits, per_objective, per_action = _period(url, plan_id, rev, objective)
     if not splits:
         return []
@@ -124,9 +166,10 @@ def _period_charts(
             for s in splits
         ]
     )
-    per_year = frame.groupby(
-        ["year", "collectivity"] if by_collectivity else ["year"], as_index=False
-    ).sum(numeric_only=True)
+    per_year = frame.groupby(["year"], as_index=False).sum(numeric_only=True)
+    per_collectivity = frame.groupby(["year", "collectivity"], as_index=False).sum(
+        numeric_only=True
+    )
     objectives = pd.DataFrame(
         [
             {
@@ -151,13 +194,34 @@ def _period_charts(
         ],
         columns=["code", "title", "progress", "execution"],
     )
+    by_collectivity = []
+    if per_collectivity["collectivity"].nunique() > 1:
+        by_collectivity.append(
+            (
+                frozen_figure(charts.budget_per_year(per_collectivity, by_collectivity=True)),
+                arrow_table(
+                    pd.DataFrame(
+                        {
+                            "Année": per_collectivity["year"].astype(str),
+                            "Collectivité": per_collectivity["collectivity"],
+                            "Demandé": per_collectivity["requested_cents"].map(format_eur),
+                            "Arbitré": per_collectivity["arbitrated_cents"].map(format_eur),
+                            "Réalisé": per_collectivity["spent_cents"].map(format_eur),
+                        }
+                    )
+                ),
+                "budget_per_year_by_collectivity",
+                "Montants demandés, arbitrés et réalisés par année, une vue par collectivité.",
+            )
+        )
     return [
         (
-            frozen_figure(charts.budget_per_year(per_year, by_collectivity=by_collectivity)),
+            frozen_figure(charts.budget_per_year(per_year)),
             arrow_table(_period_table(splits)),
             "budget_per_year",
             "Montants demandés, arbitrés et réalisés par année.",
         ),
+        *by_collectivity,
         (
             frozen_figure(charts.budget_per_objective(objectives)),
             arrow_table(
@@ -187,26 +251,89 @@ def _period_charts(
     ]
 
 
+@dataclass(frozen=True)
+class Alerts:
+    """The budget alerts as the page shows them: a short list as one HTML block (its
+    table, the count by kind and what « en avance » means), a longer one as a data grid
+    (sortable; cheaper to send than a long HTML table) and a caption."""
+
+    html: str | None
+    table: Table | None = None
+    caption: str = ""
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _alerts(
     url: str, plan_id: int, rev: int, at: date, _alerts: list[budgets.BudgetAlert]
-) -> Table | None:
+) -> Alerts | None:
     """The plan's budget alerts today (``_alerts``: data.budget_alerts, the read the action
     page shares), as this page shows them (None: no alert)."""
     alerts = _alerts
     if not alerts:
         return None
-    return arrow_table(
-        pd.DataFrame(
-            [
-                {
-                    "Action": a.action_code,
-                    "Alerte": budgets.ALERT_KINDS[a.kind],
-                    "Détail": a.message,
-                }
-                for a in alerts
-            ]
-        )
+    counts = Counter(budgets.ALERT_KINDS[a.kind] for a in alerts)
+    count = f"{len(alerts)} alerte(s) : " + " ; ".join(
+        f"{kind} : {n}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    frame = pd.DataFrame(
+        [
+            {"Action": a.action_code, "Alerte": budgets.ALERT_KINDS[a.kind], "Détail": a.message}
+            for a in alerts
+        ]
+    )
+    note = (
+        f"« Dépense en avance » : part des crédits arbitrés dépensés supérieure à "
+        f"l'avancement de plus de {budgets.SPENDING_AHEAD_MARGIN} points."
+    )
+    if len(alerts) > SHORT_LIST:
+        return Alerts(None, arrow_table(frame), f"{count}. {note}")
+    return Alerts(
+        table_block(frame, caption=count)
+        + f'<p style="font-size: 0.875rem; opacity: 0.7; margin: 0">{html.escape(note)}</p>'
+    )
+
+
+@dataclass(frozen=True)
+class BudgetPage:
+    """Everything the page shows for a year and filters, read in one cached call."""
+
+    year: YearView
+    charts: list[tuple[go.Figure, Table, str, str]]
+    alerts: Alerts | None
+
+
+# One cached call per run instead of four (each costs a few tenths of a millisecond:
+# hashing its arguments, looking up its entry); on a miss, the parts come from their own
+# caches, which other choices share (the period's charts do not depend on the year).
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _page(
+    url: str,
+    plan_id: int,
+    rev: int,
+    at: date,
+    year: int,
+    collectivity: str | None,
+    section: BudgetSection | None,
+    objective: str | None,
+    _structure: plan_service.PlanStructure,
+) -> BudgetPage:
+    return BudgetPage(
+        year=_year(
+            url=url,
+            plan_id=plan_id,
+            year=year,
+            rev=rev,
+            collectivity=collectivity,
+            section=section,
+            objective=objective,
+            _titles={o.code: o.title for o in _structure.objectives},
+        ),
+        charts=_period_charts(
+            url=url, plan_id=plan_id, rev=rev, at=at, objective=objective, _structure=_structure
+        ),
+        alerts=_alerts(
+            url=url, plan_id=plan_id, rev=rev, at=at, _alerts=data.budget_alerts(plan_id)
+        ),
     )
 
 
@@ -272,26 +399,31 @@ def _period_table(splits: list[budgets.YearSplit]) -> pd.DataFrame:
 def _editor(
     user: User, plan_id: int, year: int, closed: bool, structure: plan_service.PlanStructure
 ) -> None:
-    st.header(f"Préparation budgétaire et arbitrage {year}")
     if closed:
         st.info(budgets.frozen_message(year))
-    # The table, the form and the closing are built only once opened: most visits read
-    # the page.
+    # The table, the form and the closing are built only once opened, each in its own
+    # section, all three in one: most visits read the page.
     base = f"budget_base_{plan_id}_{year}"
-    label = "Modifier les lignes budgétaires (tableau modifiable)"
-    if (box := lazy_section(label, f"budget_{year}_table_open")) is not None:
-        with box:
-            _lines_editor(user, plan_id, year, closed, structure)
-    else:  # read afresh when the table is next opened
-        st.session_state.pop(base, None)
-    if (box := lazy_section("Saisir une ligne", f"budget_{year}_line_open")) is not None:
-        with box:
-            _single_line_form(user, plan_id, year, structure)
-    if not has_permission(user, Permission.CLOSE_BUDGET_YEAR):
+    outer = lazy_section(f"Préparation budgétaire et arbitrage {year}", f"budget_{year}_prep_open")
+    if outer is None:
+        st.session_state.pop(base, None)  # read afresh when the table is next opened
         return
-    if (box := lazy_section("Clôture de l'arbitrage", f"budget_{year}_closing_open")) is not None:
-        with box:
-            _closing(user, plan_id, year, closed)
+    with outer:
+        label = "Modifier les lignes budgétaires (tableau modifiable)"
+        if (box := lazy_section(label, f"budget_{year}_table_open")) is not None:
+            with box:
+                _lines_editor(user, plan_id, year, closed, structure)
+        else:
+            st.session_state.pop(base, None)
+        if (box := lazy_section("Saisir une ligne", f"budget_{year}_line_open")) is not None:
+            with box:
+                _single_line_form(user, plan_id, year, structure)
+        if not has_permission(user, Permission.CLOSE_BUDGET_YEAR):
+            return
+        closing = lazy_section("Clôture de l'arbitrage", f"budget_{year}_closing_open")
+        if closing is not None:
+            with closing:
+                _closing(user, plan_id, year, closed)
 
 
 def _lines_editor(
@@ -500,6 +632,54 @@ def _closing(user: User, plan_id: int, year: int, closed: bool) -> None:
         st.error(str(exc))
 
 
+def _filters(
+    structure: plan_service.PlanStructure, titles: dict[str, str]
+) -> tuple[str | None, BudgetSection | None, str | None]:
+    """The collectivity, section and objective chosen (None: all), in a section built
+    only once opened; folded, those chosen still apply and a caption says which."""
+    if (box := lazy_section(FILTERS_TITLE, "budget_filters_open")) is not None:
+        with box:
+            cols = st.columns(3)
+            # persist_state: a choice outlives its widget while the section is folded.
+            cols[0].selectbox(
+                "Collectivité",
+                [None, *structure.collectivities],
+                format_func=lambda c: "Toutes" if c is None else c,
+                key="budget_collectivity",
+                persist_state="page",
+            )
+            cols[1].selectbox(
+                "Section",
+                [None, *BudgetSection],
+                format_func=lambda s: "Toutes" if s is None else SECTION_LABELS[s],
+                key="budget_section",
+                persist_state="page",
+            )
+            cols[2].selectbox(
+                "Objectif",
+                [None, *titles],
+                format_func=lambda o: "Tous" if o is None else f"{o} : {titles[o]}",
+                key="budget_objective",
+                persist_state="page",
+            )
+    state = st.session_state
+    collectivity = state.get("budget_collectivity")
+    collectivity = collectivity if collectivity in structure.collectivities else None
+    section = state.get("budget_section")
+    section = section if isinstance(section, BudgetSection) else None
+    objective = state.get("budget_objective")
+    objective = objective if objective in titles else None
+    if box is None:
+        applied_filters(
+            [
+                ("Collectivité", [collectivity] if collectivity else []),
+                ("Section", [SECTION_LABELS[section]] if section else []),
+                ("Objectif", [f"{objective} : {titles[objective]}"] if objective else []),
+            ]
+        )
+    return collectivity, section, objective
+
+
 def render() -> None:
     st.title("Budget")
     plan_id = context.selected_plan_id()
@@ -512,51 +692,23 @@ def render() -> None:
     url, rev = get_settings().database_url, context.revision()
     years = list(range(structure.first_year, structure.last_year + 1))
     this_year = min(max(date.today().year, years[0]), years[-1])
-    cols = st.columns(4)
-    year = cols[0].selectbox("Année", years, index=years.index(this_year), key="budget_year")
-    collectivity = cols[1].selectbox(
-        "Collectivité",
-        [None, *structure.collectivities],
-        format_func=lambda c: "Toutes" if c is None else c,
-        key="budget_collectivity",
-    )
-    section = cols[2].selectbox(
-        "Section",
-        [None, *BudgetSection],
-        format_func=lambda s: "Toutes" if s is None else SECTION_LABELS[s],
-        key="budget_section",
-    )
+    year = st.selectbox("Année", years, index=years.index(this_year), key="budget_year", width=240)
     titles = {o.code: o.title for o in structure.objectives}
-    objective = cols[3].selectbox(
-        "Objectif",
-        [None, *titles],
-        format_func=lambda o: "Tous" if o is None else f"{o} : {titles[o]}",
-        key="budget_objective",
-    )
-    shown = _year(
+    collectivity, section, objective = _filters(structure, titles)
+    page = _page(
         url=url,
         plan_id=plan_id,
-        year=year,
         rev=rev,
+        at=context.today(),
+        year=year,
         collectivity=collectivity,
         section=section,
         objective=objective,
-        _titles=titles,
+        _structure=structure,
     )
+    shown = page.year
     year_data = shown.budget
-    plain(
-        f"Arbitrage {year} clôturé le {format_datetime(year_data.closed_at)}."
-        if year_data.closed
-        else f"Arbitrage {year} ouvert."
-    )
-    t = year_data.total
-    metrics = st.columns(4)
-    metrics[0].metric("Demandé", format_eur(t.requested_cents))
-    metrics[1].metric("Arbitré", format_eur(t.arbitrated_cents))
-    metrics[2].metric("Réalisé", format_eur(t.spent_cents))
-    metrics[3].metric(
-        "Taux de réalisation", format_percent(t.execution, 1) if t.execution is not None else "–"
-    )
+    st.html(shown.summary)
 
     st.header(f"Budget {year} par action")
     if shown.table is None:
@@ -566,46 +718,10 @@ def render() -> None:
         st.dataframe(
             table, hide_index=True, key="budget_year_table", height=38 + 35 * min(len(table), 30)
         )
-        st.caption("Cofinancement : total des cofinancements de l'action, toutes années.")
-
-    st.header(f"Sur toute la période ({structure.first_year}-{structure.last_year})")
-    # The toggle's value is known before it is drawn (the charts say whether there is
-    # anything to detail): one cached read per run instead of two.
-    by_collectivity = st.session_state.get("budget_by_collectivity", False)
-    charts = _period_charts(
-        url=url,
-        plan_id=plan_id,
-        rev=rev,
-        at=context.today(),
-        objective=objective,
-        by_collectivity=by_collectivity,
-        _structure=structure,
-    )
-    if not charts:
-        st.info("Aucune ligne budgétaire dans ce plan.")
-    else:
-        st.toggle("Détailler par collectivité", key="budget_by_collectivity")
-        for fig, table, key, alt in charts:
-            chart_with_table(fig, table, key=key, alt=alt)
-
-    st.header("Alertes")
-    alerts = _alerts(
-        url=url,
-        plan_id=plan_id,
-        rev=rev,
-        at=context.today(),
-        _alerts=data.budget_alerts(plan_id),
-    )
-    if alerts is None:
-        st.success("Aucune alerte budgétaire.")
-    else:
-        st.dataframe(alerts, hide_index=True, key="budget_alerts")
         st.caption(
-            f"« Dépense en avance » : part des crédits arbitrés dépensés supérieure à "
-            f"l'avancement de plus de {budgets.SPENDING_AHEAD_MARGIN} points."
+            "Cofinancement : total des cofinancements de l'action, toutes années. "
+            "Le fichier pour les finances reprend toutes les lignes du plan, toutes années."
         )
-
-    st.header("Export pour les finances")
     st.download_button(
         "Télécharger le budget (.xlsx)",
         lambda: _finance_export(url, plan_id, rev),
@@ -613,6 +729,29 @@ def render() -> None:
         mime=XLSX,
         key="budget_export",
     )
+
+    st.header(f"Sur toute la période ({structure.first_year}-{structure.last_year})")
+    charts = page.charts
+    if not charts:
+        st.info("Aucune ligne budgétaire dans ce plan.")
+    else:
+        (fig, table, key, alt), *others = charts
+        chart_with_table(fig, table, key=key, alt=alt)
+        # The other charts are built only once opened.
+        if (box := lazy_section(MORE_CHARTS_TITLE, "budget_more_charts_open")) is not None:
+            with box:
+                for fig, table, key, alt in others:
+                    chart_with_table(fig, table, key=key, alt=alt)
+
+    st.header("Alertes")
+    alerts = page.alerts
+    if alerts is None:
+        st.success("Aucune alerte budgétaire.")
+    elif alerts.html is not None:
+        st.html(alerts.html)
+    else:
+        st.dataframe(alerts.table, hide_index=True, key="budget_alerts")
+        st.caption(alerts.caption)
 
     user = auth.current_user()
     if has_permission(user, Permission.EDIT_PLAN):

@@ -3,17 +3,17 @@ since the previous one, and the decisions followed up from one to the next."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from tracker import charts, db, strings
+from tracker import db, strings
 from tracker.charts import format_value
 from tracker.errors import TrackerError
-from tracker.formats import format_date, format_datetime, format_eur
+from tracker.formats import format_date, format_datetime, format_eur, format_number
 from tracker.io.report import (
     change_counts,
     change_label,
@@ -30,29 +30,36 @@ from tracker.services.reviews import Comparison, DecisionInput, ReviewInput
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data
 from tracker.ui.components import (
+    Metric,
     Table,
     arrow_table,
-    chart_with_table,
     example_banner,
-    frozen_figure,
     lazy_section,
-    plain,
+    md_escape,
+    metric_cards_html,
     saved_message,
 )
+from tracker.ui.tables import table_block
 
 _SAVED = "reviews_saved"
 NOW = 0  # the "review" standing for the plan as it is now, in comparisons
 # Changes of one kind shown at once; more are folded under their count, in a section
 # built once opened (hundreds of rows, a dozen tables, on every run otherwise).
 FIRST_ROWS = 15
+# The two committees compared: the last closed one and the plan today, unless another
+# pair is chosen in this section (built once opened; the choice outlives it).
+COMPARED_TITLE = "Comparer d'autres comités"
+# The open committee's three forms (change it, record a decision, close it), in one section.
+MANAGE_TITLE = "Gérer ce comité : le modifier, noter une décision, le clore"
 
 
 @dataclass(frozen=True)
 class Reviews:
-    """The plan's committees (with their frozen snapshots), and the list the page shows."""
+    """The plan's committees (with their frozen snapshots), and the list the page shows
+    (one HTML table)."""
 
     items: list[dict]
-    table: Table | None  # None when there is no committee yet
+    table: str | None  # None when there is no committee yet
 
 
 # The committees (with their frozen snapshots of the whole plan) and the decisions
@@ -90,7 +97,7 @@ def _reviews(url: str, plan_id: int, rev: int) -> Reviews:
             for r in items
         ]
     )
-    return Reviews(items, arrow_table(table) if items else None)
+    return Reviews(items, table_block(table) if items else None)
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ class Decisions:
 
     rows: list[review_service.DecisionView]
     frame: pd.DataFrame  # what the follow-up editor starts from (it copies it)
-    shown: Table  # the read-only table: no id, dates as text
+    shown: str  # the read-only table (one HTML table): no id, dates as text
     late: int
 
 
@@ -127,7 +134,12 @@ def _decisions(url: str, plan_id: int, rev: int, at: date) -> Decisions:
     if rows:
         due = [format_date(d) for d in frame["Échéance"]]
         shown = frame.drop(columns=["id"]).assign(Échéance=due)
-    return Decisions(rows, frame, arrow_table(shown), sum(1 for d in rows if d.overdue))
+    return Decisions(
+        rows,
+        frame,
+        table_block(shown, scroll_after=FIRST_ROWS) if rows else "",
+        sum(1 for d in rows if d.overdue),
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Instantané du plan…")
@@ -136,34 +148,80 @@ def _current_snapshot(url: str, plan_id: int, rev: int, at: date) -> dict:
         return review_service.take_snapshot(session, plan_id, at)
 
 
-def _write(operation, message: str) -> None:  # noqa: ANN001
+def _write(operation, message: str, then=None) -> None:  # noqa: ANN001
+    """Run one write in one transaction; once committed, ``then()`` (if any), the
+    message and a rerun; a French error otherwise."""
     try:
         with db.session_scope(context.engine(), write=True) as session:
             operation(session)
     except TrackerError as exc:
         st.error(str(exc))
         return
+    if then is not None:
+        then()
     st.session_state[_SAVED] = message
     st.rerun()
 
 
+# The committee as its edit form showed it when opened: (review id, ReviewInput). The
+# form keeps showing it (stable keys) even if someone saves meanwhile, and saving
+# checks nobody did (update_review(expected=…)); dropped once saved or folded.
+_FORM_BASE = "review_form_base"
+_FIELDS = ("date", "title", "attendees", "agenda")
+
+
+def _edit_base(review: dict) -> ReviewInput:
+    kept = st.session_state.get(_FORM_BASE)
+    if kept is None or kept[0] != review["id"]:
+        kept = (review["id"], ReviewInput(*(review[f] for f in _FIELDS)))
+        st.session_state[_FORM_BASE] = kept
+        for field in _FIELDS:  # the widgets start again from these values
+            st.session_state.pop(f"review_form_{review['id']}_{field}", None)
+    return kept[1]
+
+
+def _forget_edit_form() -> None:
+    kept = st.session_state.pop(_FORM_BASE, None)
+    if kept is not None:
+        for field in _FIELDS:
+            st.session_state.pop(f"review_form_{kept[0]}_{field}", None)
+
+
 def _review_form(user: User, plan_id: int, review: dict | None) -> None:
     key = f"review_form_{review['id'] if review else 'new'}"
+    base = _edit_base(review) if review is not None else None
+    if base is not None and base != ReviewInput(*(review[f] for f in _FIELDS)):
+        st.warning(
+            "Ce comité a été modifié par quelqu'un d'autre depuis que vous avez ouvert ce "
+            "formulaire (sa version enregistrée est affichée au-dessus) : enregistrer vos "
+            "changements sera refusé. Repliez puis rouvrez la section pour repartir de sa version "
+            "enregistrée."
+        )
+
+    def widget(field: str) -> str | None:  # stable keys for the edit form only
+        return f"{key}_{field}" if base is not None else None
+
     with st.form(key, clear_on_submit=review is None):
         cols = st.columns([1, 3])
         when = cols[0].date_input(
             "Date du comité",
-            value=review["date"] if review else context.today(),
+            value=base.date if base else context.today(),
             format="DD/MM/YYYY",
+            key=widget("date"),
         )
         title = cols[1].text_input(
             "Titre",
-            value=review["title"] if review else "",
+            value=base.title if base else "",
             max_chars=300,
             placeholder="Comité de pilotage n°…",
+            key=widget("title"),
         )
-        attendees = st.text_area("Participants", value=review["attendees"] if review else "")
-        agenda = st.text_area("Ordre du jour", value=review["agenda"] if review else "")
+        attendees = st.text_area(
+            "Participants", value=base.attendees if base else "", key=widget("attendees")
+        )
+        agenda = st.text_area(
+            "Ordre du jour", value=base.agenda if base else "", key=widget("agenda")
+        )
         submitted = st.form_submit_button(
             "Ouvrir le comité" if review is None else "Enregistrer", type="primary"
         )
@@ -179,8 +237,9 @@ def _review_form(user: User, plan_id: int, review: dict | None) -> None:
         )
     else:
         _write(
-            lambda s: review_service.update_review(s, user, review["id"], values),
+            lambda s: review_service.update_review(s, user, review["id"], values, expected=base),
             "Comité enregistré.",
+            then=_forget_edit_form,
         )
 
 
@@ -213,17 +272,14 @@ def _decision_form(user: User, plan_id: int, review: dict) -> None:
         )
 
 
-def _decisions_table(user: User | None, plan_id: int) -> None:
+def _decisions_table(user: User | None, decisions: Decisions) -> None:
     st.header("Suivi des décisions")
-    decisions = _decisions(
-        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), at=context.today()
-    )
     if not decisions.rows:
         st.info("Aucune décision n'a encore été enregistrée.")
         return
     if decisions.late:
         st.warning(f"{decisions.late} décision(s) en retard sur leur échéance.", icon="⏰")
-    st.dataframe(decisions.shown, hide_index=True, key="reviews_decisions")
+    st.html(decisions.shown)
     if not has_permission(user, Permission.EDIT_PLAN):
         return
     # The editable table is built only once opened: most visits read the page.
@@ -271,55 +327,123 @@ def _snapshot_label(review: dict) -> str:
     return f"{review['title']} ({format_date(review['date'])})"
 
 
-def _comparison(plan_id: int, reviews: list[dict]) -> None:
-    st.header("Depuis le dernier comité")
-    closed = [r for r in reviews if r["status"] == ReviewStatus.CLOSED and r["snapshot"]]
+def _closed(reviews: list[dict]) -> dict[int, str]:
+    """The closed committees with a snapshot, oldest first: id -> label."""
+    return {
+        r["id"]: _snapshot_label(r)
+        for r in reviews
+        if r["status"] == ReviewStatus.CLOSED and r["snapshot"]
+    }
+
+
+def _later(reviews: list[dict], closed: dict[int, str], before_id: int) -> list[int]:
+    """What a comparison from ``before_id`` may run to: a later closed committee, or NOW."""
+    order = {r["id"]: (r["date"], r["id"]) for r in reviews if r["id"] in closed}
+    return [*(i for i in closed if order[i] > order[before_id]), NOW]
+
+
+def _compared(reviews: list[dict], before_id: object, after_id: object) -> tuple[int, int] | None:
+    """The committees compared (None: none is closed yet): those chosen if they still
+    make a pair, otherwise the last closed one and the plan today."""
+    closed = _closed(reviews)
     if not closed:
+        return None
+    if before_id not in closed:
+        before_id = list(closed)[-1]
+    if after_id not in _later(reviews, closed, before_id):
+        after_id = NOW
+    return before_id, after_id
+
+
+def _comparison(page: ReviewsPage) -> None:
+    st.header("Depuis le dernier comité")
+    if page.compared is None or page.comparison is None:
         st.info("Aucun comité n'est encore clos : la comparaison commencera après le premier.")
         return
-    choices = {r["id"]: _snapshot_label(r) for r in closed}
-    cols = st.columns(2)
-    before_id = cols[0].selectbox(
-        "Depuis", list(choices), index=len(choices) - 1, format_func=choices.get
-    )
-    later = [
-        r["id"]
-        for r in closed
-        if (r["date"], r["id"]) > next((x["date"], x["id"]) for x in closed if x["id"] == before_id)
-    ]
-    after_options = [*later, NOW]
-    after_id = cols[1].selectbox(
-        "Jusqu'à",
-        after_options,
-        index=len(after_options) - 1,
-        format_func=lambda i: "Aujourd'hui (le plan tel qu'il est)" if i == NOW else choices[i],
-    )
-    show_comparison(
-        _comparison_view(
-            url=get_settings().database_url,
+    reviews = page.listed.items
+    choices = _closed(reviews)
+
+    def until(i: int) -> str:
+        return "Aujourd'hui (le plan tel qu'il est)" if i == NOW else choices[i]
+
+    # By default the last closed committee and the plan today; another pair is chosen
+    # in a section built only once opened (persist_state: the choice outlives it).
+    if (box := lazy_section(COMPARED_TITLE, "reviews_compare_open")) is not None:
+        with box:
+            cols = st.columns(2)
+            before_id = cols[0].selectbox(
+                "Depuis",
+                list(choices),
+                index=len(choices) - 1,
+                format_func=choices.get,
+                key="reviews_compare_from",
+                persist_state="page",
+            )
+            options = _later(reviews, choices, before_id)
+            cols[1].selectbox(
+                "Jusqu'à",
+                options,
+                index=len(options) - 1,
+                format_func=until,
+                key="reviews_compare_to",
+                persist_state="page",
+            )
+    before_id, after_id = page.compared
+    after = "aujourd'hui (le plan tel qu'il est)" if after_id == NOW else choices[after_id]
+    show_comparison(page.comparison, compared=f"Depuis {choices[before_id]} jusqu'à {after}")
+
+
+@dataclass(frozen=True)
+class ReviewsPage:
+    """Everything the page shows at a glance, read in one cached call per run."""
+
+    listed: Reviews
+    decisions: Decisions
+    compared: tuple[int, int] | None  # the committees compared (NOW: the plan today)
+    comparison: ComparisonView | None
+
+
+# One cached call per run instead of three (each costs a few tenths of a millisecond:
+# hashing its arguments, looking up its entry); on a miss, the parts come from their own
+# caches. ``before_id``/``after_id``: the comparison chosen (checked here; None: the
+# default one).
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _page(
+    url: str, plan_id: int, rev: int, at: date, before_id: int | None, after_id: int | None
+) -> ReviewsPage:
+    listed = _reviews(url=url, plan_id=plan_id, rev=rev)
+    decisions = _decisions(url=url, plan_id=plan_id, rev=rev, at=at)
+    compared = _compared(listed.items, before_id, after_id)
+    comparison = None
+    if compared is not None:
+        comparison = _comparison_view(
+            url=url,
             plan_id=plan_id,
-            rev=context.revision(),
-            before_id=before_id,
-            after_id=after_id,
-            at=context.today(),
+            rev=rev,
+            before_id=compared[0],
+            after_id=compared[1],
+            at=at,
         )
-    )
+    return ReviewsPage(listed, decisions, compared, comparison)
 
 
 @dataclass(frozen=True)
 class ComparisonView:
-    """What changed between two snapshots, with the chart and tables the page shows
-    (as Arrow tables: see ``arrow_table``)."""
+    """What changed between two snapshots, with the key figures and tables the page shows
+    (as Arrow tables: see ``arrow_table``; a list of at most FIRST_ROWS rows also as one
+    HTML block, shown at once)."""
 
     comparison: Comparison
-    figure: go.Figure | None
-    summary: Table
+    counts: str  # how many things changed, by kind: key figures as one HTML block
     objectives: list[tuple[str, Table]] = field(default_factory=list)
     action_changes: int = 0  # rows of the objectives' tables
     milestones: Table | None = None
     budget: Table | None = None
     indicators: Table | None = None
     decisions: Table | None = None
+    # The short lists as HTML: "objectives" (every objective's table, each captioned),
+    # "milestones", "budget", "indicators", "decisions".
+    blocks: dict[str, str] = field(default_factory=dict)
 
 
 # Built once per data change and choice of committees, and shared by every session
@@ -335,24 +459,22 @@ def _comparison_view(
 
 
 def comparison_view(c: Comparison, after: dict) -> ComparisonView:
-    """The chart and tables of a comparison (``after``: the later snapshot)."""
+    """The key figures and tables of a comparison (``after``: the later snapshot)."""
     summary = change_counts(c)
     titles = {o["code"]: o["title"] for o in after["objectives"]}
-    objectives = [
+    per_objective = [
         (
             f"{code} : {titles.get(code, '')}",
-            arrow_table(
-                pd.DataFrame(
-                    [
-                        {
-                            "Action": f"{ch.code} — {ch.title}",
-                            "Quoi": change_label(ch.field),
-                            "Avant": change_value(ch.field, ch.old),
-                            "Après": change_value(ch.field, ch.new),
-                        }
-                        for ch in items
-                    ]
-                )
+            pd.DataFrame(
+                [
+                    {
+                        "Action": f"{ch.code} — {ch.title}",
+                        "Quoi": change_label(ch.field),
+                        "Avant": change_value(ch.field, ch.old),
+                        "Après": change_value(ch.field, ch.new),
+                    }
+                    for ch in items
+                ]
             ),
         )
         for code, items in sorted(c.by_objective.items())
@@ -408,62 +530,93 @@ def comparison_view(c: Comparison, after: dict) -> ComparisonView:
     def table(rows: list[dict]) -> Table | None:
         return arrow_table(pd.DataFrame(rows)) if rows else None
 
+    blocks = {
+        key: table_block(pd.DataFrame(rows))
+        for key, rows in (
+            ("milestones", milestones),
+            ("budget", budget),
+            ("indicators", indicators),
+            ("decisions", decisions),
+        )
+        if 0 < len(rows) <= FIRST_ROWS
+    }
+    if 0 < sum(len(frame) for _, frame in per_objective) <= FIRST_ROWS:
+        blocks["objectives"] = "".join(
+            table_block(frame, caption=f"Objectif {label}") for label, frame in per_objective
+        )
+
     return ComparisonView(
         comparison=c,
-        figure=None if c.empty else frozen_figure(charts.changes_summary(summary)),
-        summary=arrow_table(summary.rename(columns={"quoi": "Changement", "nombre": "Nombre"})),
-        objectives=objectives,
+        counts=metric_cards_html(
+            [
+                Metric(what, format_number(n))
+                for what, n in zip(summary["quoi"], summary["nombre"], strict=True)
+            ]
+        ),
+        objectives=[(label, arrow_table(frame)) for label, frame in per_objective],
         action_changes=sum(len(items) for items in c.by_objective.values()),
         milestones=table(milestones),
         budget=table(budget),
         indicators=table(indicators),
         decisions=table(decisions),
+        blocks=blocks,
     )
 
 
-def show_comparison(view: ComparisonView) -> None:
-    """The changes between two snapshots: a compact chart, then the changes of each kind
-    (a list longer than FIRST_ROWS folded under its count, built once opened)."""
+def show_comparison(view: ComparisonView, compared: str = "") -> None:
+    """The changes between two snapshots (``compared``: which, as a sentence): how many
+    of each kind, then the changes of each kind: a short list at once, the lists longer
+    than FIRST_ROWS together in one section under their counts, built once opened."""
     c = view.comparison
-    st.caption(f"Du {format_date(c.before_at)} au {format_date(c.after_at)}.")
+    dates = f"du {format_date(c.before_at)} au {format_date(c.after_at)}."
+    st.caption(f"{md_escape(compared)}, {dates}" if compared else dates.capitalize())
     if c.empty:
         st.success("Aucun changement entre ces deux dates.")
         return
-    chart_with_table(
-        view.figure,
-        view.summary,
-        key="reviews_changes_chart",
-        alt="Nombre de changements de chaque sorte depuis le comité choisi.",
-    )
+    # Seven counts: key figures, read at once (a bar chart of them cost a chart and the
+    # section of its figures on every run).
+    st.html(view.counts)
+    # The lists longer than FIRST_ROWS, together in one section built once opened.
+    folded: list[tuple[str, Table | None, str]] = []  # title, table (None: per objective), key
+    counts: list[str] = []
     if view.objectives:
-        st.subheader("Actions, par objectif")
-        count = view.action_changes
-        if count <= FIRST_ROWS:
-            _objective_tables(view)
+        if "objectives" in view.blocks:
+            st.subheader("Actions, par objectif")
+            st.html(view.blocks["objectives"])
         else:
-            label = f"Voir les {count} changements des actions, par objectif"
-            if (box := lazy_section(label, "reviews_changes_actions_open")) is not None:
-                with box:
-                    _objective_tables(view)
-    for title, table, key, what in (
-        ("Jalons", view.milestones, "reviews_changes_milestones", "jalons"),
-        ("Budget", view.budget, "reviews_changes_budget", "changements de budget"),
+            folded.append(("Actions, par objectif", None, ""))
+            counts.append(f"{view.action_changes} changements des actions")
+    for name, title, table, key, what in (
+        ("milestones", "Jalons", view.milestones, "reviews_changes_milestones", "jalons"),
+        ("budget", "Budget", view.budget, "reviews_changes_budget", "changements de budget"),
         (
+            "indicators",
             "Indicateurs : nouvelles mesures",
             view.indicators,
             "reviews_changes_indicators",
             "nouvelles mesures",
         ),
-        ("Décisions", view.decisions, "reviews_changes_decisions", "décisions"),
+        ("decisions", "Décisions", view.decisions, "reviews_changes_decisions", "décisions"),
     ):
         if table is None:
             continue
-        st.subheader(title)
-        if len(table) <= FIRST_ROWS:
-            st.dataframe(table, hide_index=True, key=key)
-        elif (box := lazy_section(f"Voir les {len(table)} {what}", f"{key}_open")) is not None:
-            with box:
-                st.dataframe(table, hide_index=True, key=key)
+        if name in view.blocks:
+            st.subheader(title)
+            st.html(view.blocks[name])
+        else:
+            folded.append((title, table, key))
+            counts.append(f"{len(table)} {what}")
+    if not folded:
+        return
+    label = "Voir les " + ", ".join(counts)
+    if (box := lazy_section(label, "reviews_changes_open")) is not None:
+        with box:
+            for title, table, key in folded:
+                st.subheader(title)
+                if table is None:
+                    _objective_tables(view)
+                else:
+                    st.dataframe(table, hide_index=True, key=key)
 
 
 def _objective_tables(view: ComparisonView) -> None:
@@ -511,36 +664,69 @@ def _report_buttons(plan_id: int, review_id: int) -> None:
 
 
 def _review_detail(user: User | None, plan_id: int, review: dict) -> None:
+    review_id = review["id"]
+    if not (
+        st.session_state.get(f"review_{review_id}_manage_open")
+        and st.session_state.get(f"review_{review_id}_edit_open")
+    ):
+        _forget_edit_form()  # opened again, the edit form starts from the saved committee
     editor = has_permission(user, Permission.EDIT_PLAN)
     closed = review["status"] == ReviewStatus.CLOSED
-    st.subheader(_snapshot_label(review))
+    st.html(_detail_html(review))
+    _report_buttons(plan_id, review["id"])
+    if not editor or closed:
+        return
+    # The forms are built only once opened, each in its own section, all three in one:
+    # most visits read the page.
+    if (outer := lazy_section(MANAGE_TITLE, f"review_{review_id}_manage_open")) is None:
+        return
+    with outer:
+        if (box := lazy_section("Modifier le comité", f"review_{review_id}_edit_open")) is not None:
+            with box:
+                _review_form(user, plan_id, review)
+        decision = lazy_section("Nouvelle décision", f"review_{review_id}_decision_open")
+        if decision is not None:
+            with decision:
+                _decision_form(user, plan_id, review)
+        if (box := lazy_section("Clore le comité", f"review_{review_id}_close_open")) is not None:
+            with box:
+                _closing(user, review_id)
+
+
+# The committee's state, in a box coloured as Streamlit's success (closed) and info
+# (open) messages; the text says the state, not the colour alone.
+_STATE_STYLE = {
+    True: "background: rgba(33, 195, 84, 0.1); color: #177233",
+    False: "background: rgba(28, 131, 225, 0.1); color: #004280",
+}
+
+
+def _detail_html(review: dict) -> str:
+    """The committee's title, state, participants and agenda (as typed: escaped, line
+    breaks kept), in one element instead of up to six."""
+    closed = review["status"] == ReviewStatus.CLOSED
     if closed:
-        st.success(
+        state = (
             f"Comité clos le {format_datetime(review['closed_at'])} : l'instantané du plan est "
             f"figé au {format_date(date.fromisoformat(review['snapshot']['at']))}."
         )
     else:
-        st.info("Comité ouvert : les décisions s'y enregistrent ; sa clôture fige le plan.")
-    if review["attendees"]:
-        st.markdown("**Participants**")
-        plain(review["attendees"])
-    if review["agenda"]:
-        st.markdown("**Ordre du jour**")
-        plain(review["agenda"])
-    _report_buttons(plan_id, review["id"])
-    if not editor or closed:
-        return
-    # The forms are built only once opened: most visits read the page.
-    review_id = review["id"]
-    if (box := lazy_section("Modifier le comité", f"review_{review_id}_edit_open")) is not None:
-        with box:
-            _review_form(user, plan_id, review)
-    if (box := lazy_section("Nouvelle décision", f"review_{review_id}_decision_open")) is not None:
-        with box:
-            _decision_form(user, plan_id, review)
-    if (box := lazy_section("Clore le comité", f"review_{review_id}_close_open")) is not None:
-        with box:
-            _closing(user, review_id)
+        state = "Comité ouvert : les décisions s'y enregistrent ; sa clôture fige le plan."
+    parts = [
+        f'<dt style="font-weight: 600">{title}</dt>'
+        f'<dd style="margin: 0 0 0.5rem; white-space: pre-wrap">{html.escape(text)}</dd>'
+        for title, text in (
+            ("Participants", review["attendees"]),
+            ("Ordre du jour", review["agenda"]),
+        )
+        if text
+    ]
+    minutes = f'<dl style="margin: 0 0 0.5rem">{"".join(parts)}</dl>' if parts else ""
+    return (
+        f"<h3>{html.escape(_snapshot_label(review))}</h3>"
+        f'<p style="padding: 0.75rem 1rem; border-radius: 0.5rem; margin: 0 0 0.75rem; '
+        f'{_STATE_STYLE[closed]}">{html.escape(state)}</p>{minutes}'
+    )
 
 
 def _closing(user: User, review_id: int) -> None:
@@ -572,18 +758,29 @@ def render() -> None:
     structure = data.plan_structure(plan_id)
     example_banner(structure.is_example)
     saved_message(_SAVED)
-    listed = _reviews(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
+    state = st.session_state
+    page = _page(
+        url=get_settings().database_url,
+        plan_id=plan_id,
+        rev=context.revision(),
+        at=context.today(),
+        before_id=state.get("reviews_compare_from"),
+        after_id=state.get("reviews_compare_to"),
+    )
+    listed = page.listed
     reviews = listed.items
+    editor = has_permission(user, Permission.EDIT_PLAN)
     if listed.table is not None:
-        st.dataframe(listed.table, hide_index=True, key="reviews_list")
+        st.html(listed.table)
     else:
-        st.info("Aucun comité de pilotage n'est encore enregistré.")
-    if has_permission(user, Permission.EDIT_PLAN):
-        # Open at first, when there is no committee yet; otherwise built once opened.
-        box = lazy_section("Nouveau comité", "reviews_new_open", expanded=not reviews)
-        if box is not None:
-            with box:
-                _review_form(user, plan_id, None)
+        st.info(
+            "Aucun comité de pilotage n'est encore enregistré."
+            + (" Ouvrez « Nouveau comité » ci-dessous pour en créer un." if editor else "")
+        )
+    # Built once opened, even before the first committee (the message above says where).
+    if editor and (box := lazy_section("Nouveau comité", "reviews_new_open")) is not None:
+        with box:
+            _review_form(user, plan_id, None)
     if reviews:
         by_id = {r["id"]: r for r in reviews}
         ids = list(by_id)
@@ -596,5 +793,5 @@ def render() -> None:
         )
         st.session_state["reviews_selected"] = selected
         _review_detail(user, plan_id, by_id[selected])
-    _decisions_table(user, plan_id)
-    _comparison(plan_id, reviews)
+    _decisions_table(user, page.decisions)
+    _comparison(page)
