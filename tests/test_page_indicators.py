@@ -34,7 +34,9 @@ from tracker.models import (
     SurveyWave,
 )
 from tracker.services import indicators as indicator_service
+from tracker.services import surveys
 from tracker.services.indicators import MeasurementEdit
+from tracker.services.surveys import WaveInput
 
 WAVE_2012 = "Étude usages 2012 (exemple illustratif)"
 WAVE_2024 = "Mise à jour 2024 (exemple illustratif)"
@@ -671,6 +673,39 @@ def test_editor_renames_then_deletes_a_wave_in_its_section(app_engine):
     assert any(s.value == "Vague supprimée." for s in at.success)
     assert _wave(app_engine, "Enquête 2025 (rectifiée)") is None
     assert list(_html_table(at, "Terrain")["Vague"]) == [WAVE_2012, WAVE_2024]
+
+
+def test_a_wave_form_opened_before_someone_saved_the_wave_cannot_overwrite_it(app_engine):
+    """A opens the wave's form; B corrects its method (another session, through the
+    services); A's form keeps what A opened, warns, and A's rename is refused in French
+    with nothing written. Folded and opened again, it starts from B's version."""
+    at, wave = _surveys_with_a_new_wave(app_engine)
+    edit = f"surveys_edit_{wave.id}"
+    at = open_sections(at, f"surveys_manage_{wave.id}_open")
+    with db.session_scope(app_engine, write=True) as session:
+        surveys.update_wave(
+            session,
+            add_user(app_engine, "editor", login="collegue"),
+            wave.id,
+            WaveInput(wave.name, wave.fieldwork_start, wave.fieldwork_end, method="Téléphone"),
+        )
+    at = run_app(at=at)
+    assert any("modifiée par quelqu'un d'autre" in w.value for w in at.warning)
+    assert _in_form(at.text_input, "Méthode", edit).value == (wave.method or "")
+    _in_form(at.text_input, "Nom de la vague", edit).input("Enquête 2025 (rectifiée)")
+    _in_form(at.button, "Enregistrer", edit).click()
+    at = run_app(at=at)
+    assert not any(s.value == "Vague modifiée." for s in at.success)
+    message = at.error[0].value
+    assert "modifiée par quelqu'un d'autre" in message and "rien n'est enregistré" in message
+    assert "Modifié entre-temps : Méthode." in message
+    assert _wave(app_engine, "Enquête 2025 (rectifiée)") is None
+    assert _wave(app_engine, wave.name).method == "Téléphone"
+    at.session_state[f"surveys_manage_{wave.id}_open"] = False
+    at = run_app(at=at)
+    at = open_sections(at, f"surveys_manage_{wave.id}_open")
+    assert _in_form(at.text_input, "Méthode", edit).value == "Téléphone"
+    assert not any("modifiée par quelqu'un d'autre" in w.value for w in at.warning)
 
 
 def test_viewer_sees_waves_results_breakdown_and_comparison_without_uploader(app_engine):

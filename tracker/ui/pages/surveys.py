@@ -106,35 +106,80 @@ def _waves_table(waves: list[WaveSummary]) -> str:
     return table_block(frame, caption="Les vagues de l'enquête, de la plus ancienne à la dernière")
 
 
+# The wave as its edit form showed it when opened: (wave id, WaveInput). The form keeps
+# showing it (stable keys) even if someone saves meanwhile, and saving checks nobody
+# did (update_wave(expected=…)); dropped once saved or folded.
+_FORM_BASE = "surveys_form_base"
+_FIELDS = ("name", "fieldwork_start", "fieldwork_end", "method", "population")
+
+
+def _as_input(wave: WaveSummary) -> WaveInput:
+    return WaveInput(*(getattr(wave, f) for f in _FIELDS))
+
+
+def _edit_base(wave: WaveSummary, key: str) -> WaveInput:
+    kept = st.session_state.get(_FORM_BASE)
+    if kept is None or kept[0] != wave.id:
+        kept = (wave.id, _as_input(wave))
+        st.session_state[_FORM_BASE] = kept
+        for field in _FIELDS:  # the widgets start again from these values
+            st.session_state.pop(f"{key}_{field}", None)
+    return kept[1]
+
+
+def _forget_edit_form(wave_id: int) -> None:
+    st.session_state.pop(_FORM_BASE, None)
+    for field in _FIELDS:
+        st.session_state.pop(f"surveys_edit_{wave_id}_{field}", None)
+
+
 def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, label: str) -> None:
+    base = _edit_base(wave, key) if wave is not None else None
+    if base is not None and base != _as_input(wave):
+        st.warning(
+            "Cette vague a été modifiée par quelqu'un d'autre depuis que vous avez ouvert ce "
+            "formulaire (sa version enregistrée est dans le tableau des vagues) : enregistrer "
+            "vos changements sera refusé. Repliez puis rouvrez la section pour repartir de sa "
+            "version enregistrée."
+        )
+
+    def widget(field: str) -> str | None:  # stable keys for the edit form only
+        return f"{key}_{field}" if base is not None else None
+
     with st.form(key, clear_on_submit=wave is None):
-        name = st.text_input("Nom de la vague", value=wave.name if wave else "", max_chars=200)
+        name = st.text_input(
+            "Nom de la vague", value=base.name if base else "", max_chars=200, key=widget("name")
+        )
         cols = st.columns(2)
         start = cols[0].date_input(
             "Début du terrain",
-            value=wave.fieldwork_start if wave else None,
+            value=base.fieldwork_start if base else None,
             min_value=date(1990, 1, 1),
             max_value=context.today(),
             format="DD/MM/YYYY",
+            key=widget("fieldwork_start"),
         )
         end = cols[1].date_input(
             "Fin du terrain (date des mesures)",
-            value=wave.fieldwork_end if wave else None,
+            value=base.fieldwork_end if base else None,
             min_value=date(1990, 1, 1),
             max_value=context.today(),
             format="DD/MM/YYYY",
+            key=widget("fieldwork_end"),
         )
         method = st.text_input(
             "Méthode",
-            value=wave.method if wave else "",
+            value=base.method if base else "",
             max_chars=300,
             placeholder="Questionnaire téléphonique, quotas par âge et sexe…",
+            key=widget("method"),
         )
         population = st.text_input(
             "Population",
-            value=wave.population if wave else "",
+            value=base.population if base else "",
             max_chars=300,
             placeholder="Habitants du Grand Cahors âgés de 15 ans et plus",
+            key=widget("population"),
         )
         submitted = st.form_submit_button(label, type="primary")
     if not submitted:
@@ -146,10 +191,12 @@ def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, 
                 created = surveys.create_wave(session, user, plan_id, values)
                 st.session_state["surveys_wave"] = created.id
             else:
-                surveys.update_wave(session, user, wave.id, values)
+                surveys.update_wave(session, user, wave.id, values, expected=base)
     except TrackerError as exc:
         st.error(str(exc))
         return
+    if wave is not None:
+        _forget_edit_form(wave.id)
     st.session_state[_SAVED] = "Vague créée." if wave is None else "Vague modifiée."
     st.rerun()
 
@@ -280,6 +327,7 @@ def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
         "Modifier, recalculer ou supprimer la vague", f"surveys_manage_{wave.id}_open"
     )
     if box is None:
+        _forget_edit_form(wave.id)  # opened again, the form starts from the saved wave
         return
     with box:
         if wave.respondents and st.button(
