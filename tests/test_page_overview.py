@@ -22,6 +22,7 @@ from tests.pages import (
     APP,
     SESSION_KEY,
     html_tables,
+    metric_cards,
     metrics,
     open_page,
     open_sections,
@@ -109,9 +110,20 @@ def _open_filters(at: AppTest) -> AppTest:
     return at if at.selectbox else _open(at, "overview_filters")
 
 
+def _html_texts(at: AppTest, tag: str) -> list[str]:
+    """The text of each ``tag`` element (h2, p...) of the page's HTML blocks, as read."""
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", text))
+        for h in at.get("html")
+        for text in re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", h.proto.body, re.DOTALL)
+    ]
+
+
 def _filters_title(at: AppTest) -> str:
-    """What the caption above the folded filters says."""
-    return next(_unescape(c.value) for c in at.caption if c.value.startswith("Filtres appliqués"))
+    """What the line under the folded filters says (above the key figures, or alone when
+    no action matches)."""
+    lines = [*(_unescape(c.value) for c in at.caption), *_html_texts(at, "p")]
+    return next(line for line in lines if line.startswith("Filtres appliqués"))
 
 
 def _filter(at: AppTest, label: str):
@@ -143,8 +155,13 @@ def _attention(at: AppTest):
 
 
 def _headings(at: AppTest) -> list[str]:
-    """The section titles, whatever their level."""
-    return [h.value for h in [*at.header, *at.subheader]]
+    """The section titles, whatever their level (a section drawn as one HTML block
+    carries its own)."""
+    return [
+        *(h.value for h in [*at.header, *at.subheader]),
+        *_html_texts(at, "h2"),
+        *_html_texts(at, "h3"),
+    ]
 
 
 def _param(at: AppTest, name: str) -> list[str]:
@@ -216,7 +233,8 @@ def test_everyone_opens_on_the_overview_and_nobody_can_edit_there(app_engine, wh
     ):
         assert label in shown
     headings = _headings(at)
-    for section in ("Les actions par statut", "Actions à surveiller", "Jalons", f"Budget {year}"):
+    sections = ["Les actions par statut", "Actions à surveiller", "Jalons", f"Budget {year}"]
+    for section in [*sections, "Indicateurs", "Le plan en graphiques"]:
         assert section in headings
     budget = _table(at, "Exécution")
     assert list(budget.columns) == ["Collectivité", "Arbitré", "Réalisé", "Exécution"]
@@ -229,29 +247,83 @@ def test_everyone_opens_on_the_overview_and_nobody_can_edit_there(app_engine, wh
     assert {b.label for b in at.button} <= {"Se déconnecter"}
 
 
+def _cards_block(at: AppTest, label: str) -> str:
+    """The HTML of the one block of key figures that holds the figure ``label``."""
+    label = f'data-testid="tkMetricLabel">{html.escape(label)}<'
+    (body,) = [h.proto.body for h in at.get("html") if label in h.proto.body]
+    return body
+
+
 def test_headline_figures_are_those_the_services_compute(app_engine):
     at = _app(app_engine, "viewer")
     e = _expected(app_engine)
     _counted, progress, expected = plans.mean_progress(e.structure.actions)
     total = e.budget.total
     on_track = {IndicatorStatus.REACHED, IndicatorStatus.ON_TRACK}
-    shown = {m.label: m for m in at.metric}
-    assert shown["Avancement moyen"].value == format_percent(progress)
-    delta = shown["Avancement moyen"].proto.delta.replace("−", "-")  # either minus sign
-    assert delta == f"{progress - expected:+.0f} pts / attendu"
-    assert shown[f"Arbitré {e.year}"].value == format_eur(total.arbitrated_cents)
-    assert shown[f"Réalisé {e.year}"].value == format_eur(total.spent_cents)
-    assert shown[f"Réalisé {e.year}"].proto.delta == f"exécution {format_percent(total.execution)}"
+    # Key figures side by side in HTML blocks (no st.metric, no columns).
+    assert not at.metric and not at.columns
+    headline = [
+        "Avancement moyen",
+        f"Arbitré {e.year}",
+        f"Réalisé {e.year}",
+        "Indicateurs en bonne voie",
+    ]
+    statuses = [strings.status_label(s) for s in ActionStatus]
+    assert [label for label, _, _ in metric_cards(at)] == headline + statuses
+    shown = {label: (value, delta) for label, value, delta in metric_cards(at)}
+    gap = f"{progress - expected:+.0f} pts / attendu"
+    arrow = "▼" if gap.startswith("-") else "▲"
+    assert shown["Avancement moyen"] == (format_percent(progress), f"{arrow} {gap}")
+    # Ahead of the expected progress reads green, behind it red: with its arrow, not
+    # the colour alone; the expected figure itself is written under the value.
+    tone = "tk-bad" if gap.startswith("-") else "tk-good"
+    block = _cards_block(at, "Avancement moyen")
+    assert f'class="tk-delta {tone}"' in block
+    assert f"Attendu à cette date : {format_percent(expected)}" in html.unescape(block)
+    assert shown[f"Arbitré {e.year}"] == (format_eur(total.arbitrated_cents), None)
+    assert shown[f"Réalisé {e.year}"] == (
+        format_eur(total.spent_cents),
+        f"exécution {format_percent(total.execution)}",  # a fact: grey, no arrow
+    )
     good = sum(1 for i in e.indicator_rows if i.state.status in on_track)
-    assert shown["Indicateurs en bonne voie"].value == f"{good} / {len(e.indicator_rows)}"
+    assert shown["Indicateurs en bonne voie"] == (f"{good} / {len(e.indicator_rows)}", None)
     counts = Counter(a.status for a in e.structure.actions)
     for status in ActionStatus:
-        assert shown[strings.status_label(status)].value == str(counts[status])
+        assert shown[strings.status_label(status)][0] == str(counts[status])
     assert sum(counts.values()) == 19
     budget = _table(at, "Exécution").set_index("Collectivité")
     for name, totals in e.budget.by_collectivity.items():
         assert budget.loc[name, "Arbitré"] == format_eur(totals.arbitrated_cents)
     assert budget.loc["Total", "Réalisé"] == format_eur(total.spent_cents)
+
+
+def test_the_sections_above_the_charts_are_sent_as_one_block(app_engine, monkeypatch):
+    """Key figures, statuses, actions to watch, milestones, budget, indicators and the
+    title of the charts: one HTML element (each element costs the server on every run),
+    split only where a message or a section opened on demand sits between two of them."""
+    at = _app(app_engine, "viewer")
+    late = [w for w in at.warning if "décision(s) du comité" in w.value]
+    blocks = [h.proto.body for h in at.get("html")]
+    assert len(blocks) == 1 + len(late)
+    page = "".join(blocks)
+    year = _expected(app_engine).year
+    assert page.index("Filtres appliqués") < page.index("Avancement moyen")
+    assert page.index("Avancement moyen") < page.index("<h2>")
+    assert re.findall(r"<h2>(.*?)</h2>", page) == [
+        "Les actions par statut",
+        "Actions à surveiller",
+        "Jalons",
+        f"Budget {year}",
+        "Indicateurs",
+        "Le plan en graphiques",  # then the charts, in their tabs
+    ]
+    assert len(at.expander) == 2  # the filters, and the data of the chart: both folded
+    # A list longer than its first rows ends the block; the next section starts another.
+    monkeypatch.setattr(overview_page, "FIRST_ROWS", 3)
+    monkeypatch.setattr(overview_page, "SENT_FOLDED", 0)
+    at = _app(app_engine, "viewer")
+    assert len(at.get("html")) > len(blocks)
+    assert any(x.label.startswith("Voir les ") for x in at.expander)
 
 
 # --------------------------------------------------------------------------
@@ -392,7 +464,7 @@ def test_filters_that_match_no_action_say_so(app_engine):
     )
     at = _choose(_app(app_engine, "viewer"), Pilote=pilot, Objectif=objective)
     assert NO_MATCH in [i.value for i in at.info]
-    assert not at.metric and not at.get("plotly_chart")
+    assert not metrics(at) and not at.get("plotly_chart")
     assert [s.label for s in at.selectbox] == FILTERS  # the filters stay, to widen them
 
 
@@ -433,7 +505,7 @@ def test_an_empty_database_says_how_to_load_a_plan(empty_engine):
     assert at.title[0].value == "Vue d'ensemble"
     message = " ".join(i.value for i in at.info)
     assert "Aucun plan n'est enregistré" in message and "Import / export" in message
-    assert not at.metric and not at.dataframe and not at.selectbox
+    assert not metrics(at) and not at.dataframe and not at.selectbox
     assert not at.get("plotly_chart")
 
 
@@ -455,7 +527,7 @@ def test_a_plan_without_actions_says_it_has_none_yet(empty_engine):
     assert any("Ce plan n'a pas encore d'action" in i.value for i in at.info)
     assert "Schéma numérique 2025-2030" in [t.value for t in [*at.caption, *at.text]]
     assert not any(strings.EXAMPLE_BANNER in w.value for w in at.warning)
-    assert not at.metric and not at.dataframe and not at.selectbox
+    assert not metrics(at) and not at.dataframe and not at.selectbox
     assert not at.get("plotly_chart")
 
 
@@ -495,8 +567,12 @@ def _status_changed_at(engine, code: str, status: ActionStatus, moment: datetime
 
 
 def _statuses_then(at: AppTest) -> dict[str, int]:
-    if not any("Évolution" in t.columns for t in html_tables(at)):
-        at = _open(at, "overview_statuses_open")
+    """The status counts at the comparison date, from the table folded under the status
+    figures (six rows, sent with them and unfolded in the browser)."""
+    block = _cards_block(at, strings.status_label(ActionStatus.EN_COURS))
+    folded = r"<details[^>]*><summary>Voir le tableau des statuts</summary>.*<table"
+    assert re.search(folded, block, re.DOTALL)
+    assert "overview_statuses_open" not in at.session_state  # no widget for it on the server
     table = _table(at, "Évolution")
     then = next(c for c in table.columns if c.startswith("Actions au"))
     return dict(zip(table["Statut"], map(int, table[then]), strict=True))
@@ -514,11 +590,13 @@ def test_statuses_are_compared_at_the_end_of_the_day_in_paris(own_engine):
     )
     add_user(own_engine, "viewer")
     at = _app(own_engine, "viewer", depuis=day.isoformat())
-    shown = metrics(at)
     running = strings.status_label(ActionStatus.EN_COURS)
     blocked = strings.status_label(ActionStatus.BLOQUE)
-    assert (shown[running], shown[blocked]) == ("7", "2")
-    assert any(format_date(day) in c.value for c in at.caption)
+    shown = {label: (value, delta) for label, value, delta in metric_cards(at)}
+    # Each status with its change since that day, an arrow with its sign.
+    assert (shown[running], shown[blocked]) == (("7", "▼ -1"), ("2", "▲ +1"))
+    note = html.unescape(_cards_block(at, running))
+    assert f"Évolution par rapport au {format_date(day)}" in note
     then = _statuses_then(at)
     assert (then[running], then[blocked]) == (8, 1)  # at the end of ``day``, 2.2 still ran
 
@@ -542,33 +620,60 @@ def test_text_typed_by_users_is_shown_as_typed_in_the_tables(own_engine):
     assert "&lt;b&gt;gras&lt;/b&gt;" in raw and "<b>" not in raw  # escaped, never HTML
 
 
-def test_long_lists_show_their_first_rows_and_the_others_on_demand(app_engine, monkeypatch):
-    """A plan of 500 actions may list hundreds of actions to watch: the most urgent
-    first, the others in a section opened on demand (here after 3 rows instead of 15)."""
-    monkeypatch.setattr(overview_page, "FIRST_ROWS", 3)
-    at = _app(app_engine, "viewer")
-    e = _expected(app_engine)
-    with db.session_scope(app_engine) as session:
-        expected = overview_service.build_overview(
+def _to_watch(engine) -> list[overview_service.Attention]:
+    """The actions to watch on the example plan today, as the service lists them."""
+    e = _expected(engine)
+    with db.session_scope(engine) as session:
+        return overview_service.build_overview(
             session,
             e.structure,
             e.indicator_rows,
             date.today(),
             overview_service.OverviewFilter(year=e.year),
-        )
-    codes = [x.action.code for x in expected.attention]
+        ).attention
+
+
+def _more_label(rest: int) -> str:
+    return f"Voir {'le' if rest == 1 else 'les'} {rest} autres actions à surveiller"
+
+
+def test_long_lists_show_their_first_rows_and_the_others_on_demand(app_engine, monkeypatch):
+    """A plan of 500 actions may list hundreds of actions to watch: the most urgent
+    first, the others in a section opened on demand, sent only once opened (here after 3
+    rows instead of 15, and however few the others are)."""
+    monkeypatch.setattr(overview_page, "FIRST_ROWS", 3)
+    monkeypatch.setattr(overview_page, "SENT_FOLDED", 0)
+    at = _app(app_engine, "viewer")
+    attention = _to_watch(app_engine)
+    codes = [x.action.code for x in attention]
     assert len(codes) > 3
-    first = _attention(at)
+    first = _attention(at)  # the one table of actions to watch: the others are not sent
     assert list(first["Code"]) == codes[:3]
-    rest = len(codes) - 3
-    label = f"Voir {'le' if rest == 1 else 'les'} {rest} autres actions à surveiller"
+    label = _more_label(len(codes) - 3)
     assert label in [x.label for x in at.expander]
+    assert label not in " ".join(h.proto.body for h in at.get("html"))
     at = _open(at, "overview_attention_more")
     parts = [t for t in html_tables(at) if "Pourquoi" in t.columns]
     assert [list(t["Code"]) for t in parts] == [codes[:3], codes[3:]]
     body = " ".join(h.proto.body for h in at.get("html") if "Pourquoi" in h.proto.body)
-    for x in expected.attention:  # every row, in either part, links to its action
+    for x in attention:  # every row, in either part, links to its action
         assert f'href="action?action={x.action.id}"' in body
+
+
+def test_a_short_rest_of_a_list_is_sent_folded_in_the_page(app_engine, monkeypatch):
+    """When the rows beyond the first are few (SENT_FOLDED), they are sent folded in the
+    same block (unfolded in the browser): no section to open on the server."""
+    monkeypatch.setattr(overview_page, "FIRST_ROWS", 3)
+    at = _app(app_engine, "viewer")
+    codes = [x.action.code for x in _to_watch(app_engine)]
+    rest = len(codes) - 3
+    assert 0 < rest <= overview_page.SENT_FOLDED
+    assert not any(x.label.startswith("Voir ") and "actions" in x.label for x in at.expander)
+    (body,) = [h.proto.body for h in at.get("html") if "Pourquoi" in h.proto.body]
+    summaries = re.findall(r"<details[^>]*><summary>(.*?)</summary>", body)
+    assert _more_label(rest) in [html.unescape(x) for x in summaries]
+    parts = [t for t in html_tables(at) if "Pourquoi" in t.columns]
+    assert [list(t["Code"]) for t in parts] == [codes[:3], codes[3:]]
 
 
 def test_a_plan_too_large_to_name_its_tiles_opens_on_the_progress_chart(app_engine, monkeypatch):
@@ -582,3 +687,27 @@ def test_a_plan_too_large_to_name_its_tiles_opens_on_the_progress_chart(app_engi
     at = run_app(at=at)
     assert _charts_shown(at) == ["overview_tree"]
     assert _param(at, "graphique") == ["arborescence"]
+
+
+def test_key_figures_block_escapes_text_and_reads_back_label_value_and_change():
+    """components.metric_cards: one HTML block whose figures read back as shown; text
+    typed by users (a pilot's name in a label) is escaped, a change carries its arrow."""
+    from tests.pages import _MetricReader
+    from tracker.ui.components import Metric, metric_cards_html
+
+    block = metric_cards_html(
+        [
+            Metric("Avancement <b>moyen</b>", "45 %", delta="+3 pts / attendu", tone="good"),
+            Metric("Réalisé 2026", "1 200 €", delta="-2", tone="bad", help="a < b & c"),
+            Metric("Sans évolution", "7"),
+        ]
+    )
+    assert "<b>" not in block and "&lt;b&gt;moyen" in block and "a &lt; b &amp; c" in block
+    reader = _MetricReader()
+    reader.feed(block)
+    assert reader.cards == [
+        ["Avancement <b>moyen</b>", "45 %", "▲ +3 pts / attendu"],
+        ["Réalisé 2026", "1 200 €", "▼ -2"],
+        ["Sans évolution", "7", None],
+    ]
+    assert 'class="tk-delta tk-good"' in block and 'class="tk-delta tk-bad"' in block

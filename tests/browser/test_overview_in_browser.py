@@ -101,12 +101,12 @@ def _open_overview(page, url: str) -> None:  # noqa: ANN001
 
 
 def _arbitrated(page) -> tuple[str, str]:  # noqa: ANN001
-    """The label and value of the « Arbitré 20xx » metric."""
-    metric = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"^Arbitré \d{4}"))
+    """The label and value of the « Arbitré 20xx » key figure (components.metric_cards)."""
+    metric = page.get_by_test_id("tkMetric").filter(
+        has=page.get_by_test_id("tkMetricLabel").filter(has_text=re.compile(r"^Arbitré \d{4}"))
     )
-    label = metric.get_by_test_id("stMetricLabel").inner_text().strip()
-    return label, metric.get_by_test_id("stMetricValue").inner_text().strip()
+    label = metric.get_by_test_id("tkMetricLabel").inner_text().strip()
+    return label, metric.get_by_test_id("tkMetricValue").inner_text().strip()
 
 
 def _no_errors(page) -> None:  # noqa: ANN001
@@ -214,6 +214,9 @@ def test_overview_on_a_tablet_charts_layout_and_filters_in_the_address(seeded_se
 
     page = tablet
     _open_overview(page, seeded_server.url)
+    # The key figures, side by side: the four of the plan, then one per status.
+    expect(page.get_by_test_id("tkMetric")).to_have_count(10)
+    expect(page.get_by_test_id("tkMetricLabel").first).to_have_text("Avancement moyen")
     _check_charts_and_their_tables(page)
     widths = _check_no_horizontal_scroll(page)
     _save_whole_page(page, widths["mainHeight"])
@@ -232,9 +235,9 @@ def test_overview_on_a_tablet_charts_layout_and_filters_in_the_address(seeded_se
     expect(page.get_by_role("combobox", name="Collectivité")).to_have_value("Ville de Cahors")
     assert "collectivite=Ville" in page.url
     page.wait_for_function(
-        """([label, before]) => [...document.querySelectorAll("[data-testid='stMetric']")]
+        """([label, before]) => [...document.querySelectorAll("[data-testid='tkMetric']")]
             .some((m) => m.innerText.trim().startsWith(label)
-                && m.querySelector("[data-testid='stMetricValue']").innerText.trim() !== before)""",
+                && m.querySelector("[data-testid='tkMetricValue']").innerText.trim() !== before)""",
         arg=[label, before],
         timeout=30_000,
     )

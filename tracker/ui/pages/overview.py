@@ -4,7 +4,12 @@ to every figure and live in the address, so a link can be mailed."""
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,12 +20,23 @@ from tracker.charts import format_value
 from tracker.formats import format_date, format_eur, format_percent
 from tracker.models import ActionStatus, Health
 from tracker.services import overview as overview_service
+from tracker.services import plans
 from tracker.services.indicators import target_path
 from tracker.services.overview import Overview, OverviewFilter
 from tracker.settings import get_settings
 from tracker.ui import context, data, navigation
-from tracker.ui.components import example_banner, frozen_figure, lazy_section, md_escape, plain
-from tracker.ui.tables import static_table, table_block
+from tracker.ui.components import (
+    Metric,
+    example_banner,
+    frozen_figure,
+    lazy_section,
+    md_escape,
+    metric_cards_html,
+    plain,
+)
+from tracker.ui.tables import table_block
+
+T = TypeVar("T")
 
 ALL = "Tous"
 _PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "objectif"}
@@ -32,39 +48,29 @@ _PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
 # read at a glance (the filters, the tables behind the charts) is sent only once
 # opened, and the small static tables are plain HTML tables (tracker.ui.tables).
 FIRST_ROWS = 15  # rows of a list shown at once; the others in a section opened on demand
+# A rest of up to this many rows is sent with the page, folded (unfolded in the browser,
+# no rerun): a few kilobytes cost less than a section opened on demand, a widget that
+# costs the server on every run. A longer rest is sent only once its section is opened.
+SENT_FOLDED = 30
 
 
-# The HTML of each table shown, built once per cached table (the tables of
-# _cached_tables are shared read-only by every session): (table, part) -> HTML. The
-# table itself is kept with its HTML, so an id is never taken for another table's.
-_HTML: dict[tuple[int, int | None, int | None], tuple[pd.DataFrame, str]] = {}
+def _reuse(cached: Callable[..., T], **arguments: object) -> T:
+    """``cached(**arguments)``, kept for this session's next runs while the arguments
+    stay the same.
 
-
-def _show(table: pd.DataFrame, rows: slice, links: dict[str, list[str]] | None = None) -> None:
-    key = (id(table), rows.start, rows.stop)
-    hit = _HTML.get(key)
-    if hit is None or hit[0] is not table:
-        block = table_block(
-            table.iloc[rows], links={c: v[rows] for c, v in links.items()} if links else None
-        )
-        if len(_HTML) > 512:  # tables of older revisions: let them go
-            _HTML.clear()
-        hit = _HTML[key] = (table, block)
-    st.html(hit[1])
-
-
-def _long_table(
-    table: pd.DataFrame, key: str, more: str, links: dict[str, list[str]] | None = None
-) -> None:
-    """A list, most urgent first: its first FIRST_ROWS rows, then the others once
-    « Voir les N autres … » is opened (a plan of 500 actions may list hundreds)."""
-    _show(table, slice(0, FIRST_ROWS), links)
-    rest = len(table) - FIRST_ROWS
-    if rest > 0:
-        label = f"Voir {'le' if rest == 1 else 'les'} {rest} {more}"
-        if (box := lazy_section(label, key)) is not None:
-            with box:
-                _show(table, slice(FIRST_ROWS, None), links)
+    Streamlit's caches hash every argument on every call (the filters, a dataclass, are
+    pickled to be hashed): about half a millisecond a lookup, paid on each rerun of a
+    session (a section opened, a tab chosen) that asks again for what it already has;
+    comparing the arguments costs nothing. What is kept is the shared cached object,
+    not a copy."""
+    name = f"_overview_kept{cached.__name__}"
+    key = tuple(arguments.values())
+    kept = st.session_state.get(name)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    value = cached(**arguments)
+    st.session_state[name] = (key, value)
+    return value
 
 
 # The overview and its figures and tables are built once per data change and
@@ -128,15 +134,42 @@ def _current(name: str, options: list, default: object) -> object:
     return _choice(name, options, default)
 
 
-def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
-    structure = data.plan_structure(plan_id)
+@dataclass(frozen=True)
+class _Choices:
+    """What each filter offers for a plan."""
+
+    years: list[int]
+    collectivities: list[str]
+    objectives: list[str]
+    titles: dict[str, str]
+    pilots: list[str]
+
+
+def _choices(structure: plans.PlanStructure) -> _Choices:
+    """The filters' choices, worked out once per plan structure in a session (the pilots
+    of 500 actions are sorted out again otherwise on every run)."""
+    kept = st.session_state.get("_overview_choices")
+    if kept is not None and kept[0] is structure:
+        return kept[1]
+    choices = _Choices(
+        years=list(range(structure.first_year, structure.last_year + 1)),
+        collectivities=[ALL, *structure.collectivities],
+        objectives=[ALL, *[o.code for o in structure.objectives]],
+        titles={o.code: f"{o.code} : {o.title}" for o in structure.objectives},
+        pilots=[ALL, *overview_service.pilots(structure)],
+    )
+    st.session_state["_overview_choices"] = (structure, choices)
+    return choices
+
+
+def _filters(
+    structure: plans.PlanStructure, plan_id: int
+) -> tuple[OverviewFilter, date | None, bool]:
     today = context.today()
-    years = list(range(structure.first_year, structure.last_year + 1))
+    c = _choices(structure)
+    years, collectivities, objectives = c.years, c.collectivities, c.objectives
+    titles, pilots = c.titles, c.pilots
     current = min(max(today.year, structure.first_year), structure.last_year)
-    collectivities = [ALL, *structure.collectivities]
-    objectives = [ALL, *[o.code for o in structure.objectives]]
-    titles = {o.code: f"{o.code} : {o.title}" for o in structure.objectives}
-    pilots = [ALL, *overview_service.pilots(structure)]
     # The filters sit in a section opened on demand (most readers never filter, and
     # five widgets cost the browser more than the server); their values live in the
     # address, so a closed section still applies them and its title says which.
@@ -144,7 +177,8 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     collectivity = _current("collectivity", collectivities, ALL)
     objective = _current("objective", objectives, ALL)
     pilot = _current("pilot", pilots, ALL)
-    review = _last_review(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
+    url, rev = get_settings().database_url, context.revision()
+    review = _reuse(_last_review, url=url, plan_id=plan_id, rev=rev)
     default_since = today - timedelta(days=overview_service.DEFAULT_COMPARISON_DAYS)
     since = None
     if review is None:
@@ -157,15 +191,8 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
         widget = st.session_state.get("overview_since")
         if isinstance(widget, date) and widget <= today:
             since = widget
-    summary = [
-        str(year),
-        "les deux collectivités" if collectivity == ALL else str(collectivity),
-        "tous les objectifs" if objective == ALL else f"objectif {objective}",
-        "tous les pilotes" if pilot == ALL else f"pilote : {pilot}",
-    ]
     # The section's title stays the same (a new title would fold it again on each choice);
-    # the caption above it says which filters apply.
-    st.caption("Filtres appliqués : " + " · ".join(md_escape(x) for x in summary))
+    # the line under it, above the key figures, says which filters apply.
     box = lazy_section("Modifier les filtres", "overview_filters")
     if box is not None:
         with box:
@@ -232,12 +259,35 @@ def _filters(plan_id: int) -> tuple[OverviewFilter, date | None, bool]:
     return f, since, by_budget
 
 
+def filters_summary(f: OverviewFilter) -> str:
+    """« Filtres appliqués : 2026 · les deux collectivités · … », as the page says it."""
+    parts = [
+        str(f.year),
+        f.collectivity or "les deux collectivités",
+        f"objectif {f.objective}" if f.objective else "tous les objectifs",
+        f"pilote : {f.pilot}" if f.pilot else "tous les pilotes",
+    ]
+    return "Filtres appliqués : " + " · ".join(parts)
+
+
 def _since_text(o: Overview) -> str | None:
     if o.since is None:
         return None
     if o.since_is_review:
         return f"au comité du {format_date(o.since)}"
     return f"au {format_date(o.since)}"
+
+
+def _delta(now: int, then: int | None) -> str | None:
+    if then is None or now == then:
+        return None
+    return f"{now - then:+d}"
+
+
+def action_link(action_id: int) -> str:
+    """The address of an action's page, relative to the page's own (so it also works
+    behind a proxy serving the app under a path)."""
+    return f"action?action={action_id}"
 
 
 def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
@@ -264,6 +314,20 @@ def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
                 "Fin prévue": format_date(x.action.planned_end_date),
             }
             for x in o.attention
+        ]
+    )
+    decisions = pd.DataFrame(
+        [
+            {
+                "Échéance": format_date(d.due_date),
+                "Décision": d.text,
+                "Responsable": d.owner or "–",
+                "Action": d.action_code or "",
+                "Objectif": d.objective_code or "",
+                "Statut": strings.DECISION_STATUS_LABELS[d.status],
+                "Comité": f"{d.review_title} ({format_date(d.review_date)})",
+            }
+            for d in o.overdue_decisions
         ]
     )
 
@@ -310,6 +374,7 @@ def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
     return {
         "statuses": pd.DataFrame(statuses),
         "attention": attention,
+        "decisions": decisions,
         "overdue": milestones(o.overdue, True),
         "upcoming": milestones(o.upcoming, False),
         "budget": pd.DataFrame(budget),
@@ -317,180 +382,331 @@ def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
     }
 
 
+# The look of the page's HTML blocks: section titles as st.header and st.subheader draw
+# them, notes as a caption reads, sections unfolded in the browser as an expander looks.
+_PAGE_STYLE = """<style>
+.tk-note { font-size: 0.875rem; line-height: 1.5; color: rgba(49, 51, 63, 0.6);
+  margin: 0 0 1rem; }
+.tk-overview h2 { font-size: 2.25rem; font-weight: 600; margin: 0; padding: 1.25rem 0 1rem; }
+.tk-overview h3 { font-size: 1.5rem; font-weight: 600; margin: 0; padding: 0.5rem 0 0.75rem; }
+.tk-cards .tk-metrics { padding-left: 0; }
+.tk-details { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; margin: 0 0 1rem; }
+.tk-details > summary { padding: 0.75rem 1rem; cursor: pointer; }
+.tk-details > summary:hover { color: #FF4B4B; }
+.tk-details > div { padding: 0 1rem; }
+.tk-cards.tk-statuses .tk-metrics { grid-template-columns: repeat(auto-fill, minmax(8rem, 1fr)); }
+</style>"""
+
+
+def _note(text: str) -> str:
+    return f'<p class="tk-note">{html.escape(text)}</p>'
+
+
+def _heading(title: str) -> str:
+    """A section's title, in the block of its content (as st.header draws it: a <h2>)."""
+    return f"<h2>{html.escape(title)}</h2>"
+
+
+_STYLE_TAG = re.compile(r"<style>.*?</style>", re.DOTALL)
+
+
+def _section(*fragments: str) -> str:
+    """One HTML block of the page, one element (its fragments are already escaped).
+
+    Each table and row of key figures carries its own style (tracker.ui.tables,
+    components.metric_cards); within one block, the first copy of each is enough (a
+    third of the example plan's block otherwise, sent and scanned on every run)."""
+    text = _PAGE_STYLE + "".join(fragments)
+    for style in dict.fromkeys(_STYLE_TAG.findall(text)):
+        end = text.index(style) + len(style)
+        text = text[:end] + text[end:].replace(style, "")
+    return f'<div class="tk-overview">{text}</div>'
+
+
+def _details(summary: str, content: str) -> str:
+    """A small section the reader unfolds in the browser (no rerun): for a few rows that
+    cost nothing to send, where a server-side section would cost a widget on every run."""
+    return (
+        f'<details class="tk-details"><summary>{html.escape(summary)}</summary>'
+        f"<div>{content}</div></details>"
+    )
+
+
+def _cards(metrics: list[Metric], *, narrow: bool = False) -> str:
+    """Key figures side by side (narrow: small counts, three or more a row on a tablet)."""
+    kind = "tk-cards tk-statuses" if narrow else "tk-cards"
+    return f'<div class="{kind}">{metric_cards_html(metrics)}</div>'
+
+
+@dataclass(frozen=True)
+class _More:
+    """The rest of a long list, in a section opened on demand (« Voir les N autres … »):
+    a plan of 500 actions may list hundreds of actions to watch."""
+
+    label: str
+    key: str
+    html: str
+
+
+@dataclass(frozen=True)
+class _Alert:
+    """A message in a coloured box: ``kind`` is « success », « info » or « warning »."""
+
+    kind: str
+    text: str
+    icon: str | None = None
+
+
+# What the page shows below the filters and above the charts, in order: HTML fragments,
+# sections opened on demand and messages.
+_Piece = str | _More | _Alert
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """How much of a list is sent at once: its first rows (FIRST_ROWS), and the others
+    too, folded, when they are at most ``folded`` (SENT_FOLDED)."""
+
+    first: int
+    folded: int
+
+
+def _list(
+    table: pd.DataFrame,
+    rows: _Rows,
+    key: str,
+    more: str,
+    links: dict[str, list[str]] | None = None,
+) -> list[_Piece]:
+    """A list, most urgent first: its first rows, then the others on demand (folded in
+    the page when they are few, SENT_FOLDED)."""
+
+    def block(part: slice) -> str:
+        return table_block(
+            table.iloc[part], links={c: v[part] for c, v in links.items()} if links else None
+        )
+
+    pieces: list[_Piece] = [block(slice(0, rows.first))]
+    rest = len(table) - rows.first
+    if rest > 0:
+        label = f"Voir {'le' if rest == 1 else 'les'} {rest} {more}"
+        others = block(slice(rows.first, None))
+        if rest <= rows.folded:
+            pieces.append(_details(label, others))
+        else:
+            pieces.append(_More(label, key, _section(others)))
+    return pieces
+
+
+def _joined(pieces: list[_Piece]) -> tuple[_Piece, ...]:
+    """The pieces, each run of HTML fragments joined into one block: the sections of the
+    page are one element until a section opened on demand or a message breaks the run
+    (one element instead of thirty: each costs the server on every run)."""
+    joined: list[_Piece] = []
+    run: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            run.append(piece)
+            continue
+        if run:
+            joined.append(_section(*run))
+            run = []
+        joined.append(piece)
+    if run:
+        joined.append(_section(*run))
+    return tuple(joined)
+
+
+def _headline_cards(o: Overview) -> str:
+    t = o.budget.total
+    gap = None
+    if o.progress is not None and o.expected is not None:
+        gap = f"{o.progress - o.expected:+.0f} pts / attendu"
+    expected = format_percent(o.expected) if o.expected is not None else "–"
+    return _cards(
+        [
+            Metric(
+                "Avancement moyen",
+                format_percent(o.progress) if o.progress is not None else "–",
+                delta=gap,
+                tone="bad" if gap and gap.startswith("-") else "good",
+                help=f"Attendu à cette date : {expected} (d'après les dates de début et de "
+                "fin prévue ; hors actions abandonnées).",
+            ),
+            Metric(
+                f"Arbitré {o.filters.year}",
+                format_eur(t.arbitrated_cents),
+                help="Crédits arbitrés de l'année, pour les collectivités et actions retenues.",
+            ),
+            Metric(
+                f"Réalisé {o.filters.year}",
+                format_eur(t.spent_cents),
+                delta=f"exécution {format_percent(t.execution)}"
+                if t.execution is not None
+                else None,
+            ),
+            Metric(
+                "Indicateurs en bonne voie",
+                f"{o.indicators_on_track} / {len(o.indicators)}",
+                help="Cible atteinte, ou en bonne voie sur leur trajectoire.",
+            ),
+        ]
+    )
+
+
+def _statuses(o: Overview, tables: dict[str, pd.DataFrame]) -> list[_Piece]:
+    cards = []
+    for status in ActionStatus:
+        now = o.status_counts[status]
+        then = o.status_then[status] if o.status_then else None
+        cards.append(Metric(strings.status_label(status), str(now), delta=_delta(now, then)))
+    pieces: list[_Piece] = [_heading("Les actions par statut"), _cards(cards, narrow=True)]
+    if since := _since_text(o):
+        pieces.append(
+            _note(
+                f"Évolution par rapport {since} (statuts reconstitués d'après l'historique des "
+                "modifications ; une action créée depuis n'est pas comptée à cette date)."
+            )
+        )
+    # The same figures as a table, with the counts at the comparison date (RGAA): six rows.
+    pieces.append(_details("Voir le tableau des statuts", table_block(tables["statuses"])))
+    return pieces
+
+
+def _attention(o: Overview, tables: dict[str, pd.DataFrame], rows: _Rows) -> list[_Piece]:
+    pieces: list[_Piece] = [_heading("Actions à surveiller")]
+    if not o.attention:
+        text = "Aucune action en retard, à risque ou sans mise à jour récente."
+        return [*pieces, _Alert("success", text)]
+    # Links, not a selectable data grid: the grid alone cost this page a third of its
+    # time in the browser, and a link opens with the keyboard or in a new tab too.
+    links = [action_link(x.action.id) for x in o.attention]
+    pieces.append(_note("Cliquez sur le code ou l'intitulé d'une action pour ouvrir sa fiche."))
+    return pieces + _list(
+        tables["attention"],
+        rows,
+        "overview_attention_more",
+        "autres actions à surveiller",
+        links={"Code": links, "Action": links},
+    )
+
+
+def _late_decisions(o: Overview, tables: dict[str, pd.DataFrame]) -> list[_Piece]:
+    if not o.overdue_decisions:
+        return []
+    text = (
+        f"{len(o.overdue_decisions)} décision(s) du comité de pilotage en retard sur leur échéance."
+    )
+    return [_Alert("warning", text, "⏰"), table_block(tables["decisions"])]
+
+
+def _milestones(o: Overview, tables: dict[str, pd.DataFrame], rows: _Rows) -> list[_Piece]:
+    # One table under the other: side by side, at 1024 px, their cells wrapped word by word.
+    pieces: list[_Piece] = [_heading("Jalons")]
+    horizon = overview_service.MILESTONE_HORIZON_DAYS
+    for name, title, more, empty in (
+        ("overdue", "En retard", "autres jalons en retard", "Aucun jalon en retard."),
+        (
+            "upcoming",
+            f"À venir dans les {horizon} jours",
+            "autres jalons à venir",
+            "Aucun jalon dans les deux prochains mois.",
+        ),
+    ):
+        table = tables[name]
+        pieces.append(f"<h3>{html.escape(title)} ({len(table)})</h3>")
+        if table.empty:
+            pieces.append(_note(empty))
+        else:
+            pieces += _list(table, rows, f"overview_{name}_more", more)
+    return pieces
+
+
+def _budget(o: Overview, tables: dict[str, pd.DataFrame]) -> list[_Piece]:
+    year = o.filters.year
+    b = o.budget
+    pieces: list[_Piece] = [_heading(f"Budget {year}")]
+    if not b.rows and b.total.requested_cents == 0:
+        return [*pieces, _Alert("info", f"Aucune ligne budgétaire pour {year} avec ces filtres.")]
+    pieces.append(table_block(tables["budget"]))
+    if not b.closed:
+        pieces.append(_note(f"L'arbitrage {year} n'est pas encore clôturé."))
+    return pieces
+
+
+def _indicators_behind(o: Overview, tables: dict[str, pd.DataFrame], rows: _Rows) -> list[_Piece]:
+    behind, stale = o.indicators_behind, o.indicators_without_recent
+    pieces: list[_Piece] = [
+        _heading("Indicateurs"),
+        f"<p><strong>{o.indicators_on_track}</strong> indicateur(s) sur {len(o.indicators)} "
+        f"atteints ou en bonne voie ; <strong>{len(behind)}</strong> en retard ; "
+        f"<strong>{len(stale)}</strong> sans mesure récente.</p>",
+    ]
+    if behind or stale:
+        pieces += _list(
+            tables["indicators"], rows, "overview_indicators_more", "autres indicateurs"
+        )
+    return pieces
+
+
+def _build_body(o: Overview, rows: _Rows) -> tuple[_Piece, ...]:
+    """Everything between the filters and the charts' tabs, for this overview."""
+    tables = _build_tables(o)
+    return _joined(
+        [
+            _note(filters_summary(o.filters)),
+            _headline_cards(o),
+            *_statuses(o, tables),
+            *_attention(o, tables, rows),
+            *_late_decisions(o, tables),
+            *_milestones(o, tables, rows),
+            *_budget(o, tables),
+            *_indicators_behind(o, tables, rows),
+            _heading("Le plan en graphiques"),  # the tabs of _charts follow
+        ]
+    )
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _cached_tables(
-    url: str, plan_id: int, rev: int, at: date, f: OverviewFilter, since: date | None
-) -> dict[str, pd.DataFrame]:
-    return _build_tables(_overview(url=url, plan_id=plan_id, rev=rev, at=at, f=f, since=since))
+def _cached_body(
+    url: str,
+    plan_id: int,
+    rev: int,
+    at: date,
+    f: OverviewFilter,
+    since: date | None,
+    rows: _Rows,
+) -> tuple[_Piece, ...]:
+    o = _overview(url=url, plan_id=plan_id, rev=rev, at=at, f=f, since=since)
+    return _build_body(o, rows)
 
 
-def _tables(o: Overview) -> dict[str, pd.DataFrame]:
-    """The tables of this overview, built once per data change and filter (one cache
-    lookup per script run)."""
-    current = st.session_state.get("_overview_tables")
-    if current is not None and current[0] is o:
-        return current[1]
-    tables = _cached_tables(
+def _body(o: Overview) -> None:
+    """The key figures, statuses, actions to watch, milestones, budget, indicators and
+    the charts' title: built once per data change and filter, shown as a few elements."""
+    pieces = _reuse(
+        _cached_body,
         url=get_settings().database_url,
         plan_id=o.plan_id,
         rev=context.revision(),
         at=o.at,
         f=o.filters,
         since=o.requested_since,
+        rows=_Rows(first=FIRST_ROWS, folded=SENT_FOLDED),
     )
-    st.session_state["_overview_tables"] = (o, tables)
-    return tables
-
-
-def _delta(now: int, then: int | None) -> str | None:
-    if then is None or now == then:
-        return None
-    return f"{now - then:+d}"
-
-
-def _headline(o: Overview) -> None:
-    t = o.budget.total
-    cols = [*st.columns(2), *st.columns(2)]
-    cols[0].metric(
-        "Avancement moyen",
-        format_percent(o.progress) if o.progress is not None else "–",
-        delta=f"{o.progress - o.expected:+.0f} pts / attendu"
-        if o.progress is not None and o.expected is not None
-        else None,
-        delta_color="normal",
-        help="Moyenne des actions (hors abandonnées) ; l'attendu suit les dates de début et de "
-        f"fin prévue : {format_percent(o.expected) if o.expected is not None else '–'}.",
-    )
-    cols[1].metric(
-        f"Arbitré {o.filters.year}",
-        format_eur(t.arbitrated_cents),
-        help="Crédits arbitrés de l'année, pour les collectivités et actions retenues.",
-    )
-    cols[2].metric(
-        f"Réalisé {o.filters.year}",
-        format_eur(t.spent_cents),
-        delta=f"exécution {format_percent(t.execution)}" if t.execution is not None else None,
-        delta_color="off",
-    )
-    cols[3].metric(
-        "Indicateurs en bonne voie",
-        f"{o.indicators_on_track} / {len(o.indicators)}",
-        help="Indicateurs qui ont atteint leur cible ou sont en bonne voie sur leur trajectoire.",
-    )
-
-
-def _statuses(o: Overview) -> None:
-    st.header("Les actions par statut")
-    since = _since_text(o)
-    cols = [*st.columns(3), *st.columns(3)]
-    for col, status in zip(cols, ActionStatus, strict=True):
-        now = o.status_counts[status]
-        col.metric(
-            strings.status_label(status),
-            now,
-            delta=_delta(now, o.status_then[status] if o.status_then else None),
-            delta_color="off",
-        )
-    if since:
-        st.caption(
-            f"Évolution par rapport {since} (statuts reconstitués d'après l'historique des "
-            "modifications ; une action créée depuis n'est pas comptée à cette date)."
-        )
-    if (box := lazy_section("Voir le tableau des statuts", "overview_statuses_open")) is not None:
-        with box:
-            _show(_tables(o)["statuses"], slice(None))
-
-
-def action_link(action_id: int) -> str:
-    """The address of an action's page, relative to the page's own (so it also works
-    behind a proxy serving the app under a path)."""
-    return f"action?action={action_id}"
-
-
-def _attention(o: Overview) -> None:
-    st.header("Actions à surveiller")
-    if not o.attention:
-        st.success("Aucune action en retard, à risque ou sans mise à jour récente.")
-        return
-    # Links, not a selectable data grid: the grid alone cost this page a third of its
-    # time in the browser, and a link opens with the keyboard or in a new tab too.
-    links = [action_link(x.action.id) for x in o.attention]
-    _long_table(
-        _tables(o)["attention"],
-        "overview_attention_more",
-        "autres actions à surveiller",
-        links={"Code": links, "Action": links},
-    )
-    st.caption("Cliquez sur le code ou l'intitulé d'une action pour ouvrir sa fiche.")
-
-
-def _late_decisions(o: Overview) -> None:
-    if not o.overdue_decisions:
-        return
-    st.warning(
-        f"{len(o.overdue_decisions)} décision(s) du comité de pilotage en retard sur leur "
-        "échéance.",
-        icon="⏰",
-    )
-    static_table(
-        pd.DataFrame(
-            [
-                {
-                    "Échéance": format_date(d.due_date),
-                    "Décision": d.text,
-                    "Responsable": d.owner or "–",
-                    "Action": d.action_code or "",
-                    "Objectif": d.objective_code or "",
-                    "Statut": strings.DECISION_STATUS_LABELS[d.status],
-                    "Comité": f"{d.review_title} ({format_date(d.review_date)})",
-                }
-                for d in o.overdue_decisions
-            ]
-        )
-    )
+    for piece in pieces:
+        if isinstance(piece, str):
+            st.html(piece)
+        elif isinstance(piece, _More):
+            if (box := lazy_section(piece.label, piece.key)) is not None:
+                with box:
+                    st.html(piece.html)
+        else:
+            getattr(st, piece.kind)(piece.text, icon=piece.icon)
 
 
 def _open_action(action_id: int) -> None:
     st.switch_page(navigation.action_page(), query_params={"action": str(action_id)})
-
-
-def _milestones(o: Overview) -> None:
-    # One table under the other: side by side, at 1024 px, their cells wrapped word by word.
-    st.header("Jalons")
-    st.subheader(f"En retard ({len(o.overdue)})")
-    if o.overdue:
-        _long_table(_tables(o)["overdue"], "overview_overdue_more", "autres jalons en retard")
-    else:
-        st.caption("Aucun jalon en retard.")
-    st.subheader(
-        f"À venir dans les {overview_service.MILESTONE_HORIZON_DAYS} jours ({len(o.upcoming)})"
-    )
-    if o.upcoming:
-        _long_table(_tables(o)["upcoming"], "overview_upcoming_more", "autres jalons à venir")
-    else:
-        st.caption("Aucun jalon dans les deux prochains mois.")
-
-
-def _budget(o: Overview) -> None:
-    st.header(f"Budget {o.filters.year}")
-    b = o.budget
-    if not b.rows and b.total.requested_cents == 0:
-        st.info(f"Aucune ligne budgétaire pour {o.filters.year} avec ces filtres.")
-        return
-    _show(_tables(o)["budget"], slice(None))
-    if not b.closed:
-        st.caption(f"L'arbitrage {o.filters.year} n'est pas encore clôturé.")
-
-
-def _indicators_behind(o: Overview) -> None:
-    st.header("Indicateurs")
-    behind, stale = o.indicators_behind, o.indicators_without_recent
-    st.markdown(
-        f"**{o.indicators_on_track}** indicateur(s) sur {len(o.indicators)} atteints ou en bonne "
-        f"voie ; **{len(behind)}** en retard ; **{len(stale)}** sans mesure récente."
-    )
-    if behind or stale:
-        _long_table(_tables(o)["indicators"], "overview_indicators_more", "autres indicateurs")
 
 
 # --------------------------------------------------------------------------
@@ -717,7 +933,8 @@ def _figure(
     f: OverviewFilter,
     since: date | None,
     by_budget: bool,
-) -> tuple[go.Figure, pd.DataFrame]:
+) -> tuple[go.Figure, str]:
+    """A chart and the HTML table of its figures (shown on demand under it)."""
     o = _overview(url=url, plan_id=plan_id, rev=rev, at=at, f=f, since=since)
     if name == "arborescence":
         fig, table = _tree_figure(o, by_budget)
@@ -732,7 +949,7 @@ def _figure(
     else:
         fig, table = _indicators_figure(o)
     # Serialised once: every later display sends that form as it is.
-    return frozen_figure(fig), table
+    return frozen_figure(fig), table_block(table)
 
 
 def default_tab(action_count: int) -> str:
@@ -753,9 +970,10 @@ def _chart_tab(default: str) -> str:
     return wanted if wanted in CHART_TABS else default
 
 
-def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
-    st.header("Le plan en graphiques")
-    chosen = _chart_tab(default_tab(len(data.plan_structure(o.plan_id).actions)))
+def _charts(
+    o: Overview, structure: plans.PlanStructure, since: date | None, by_budget: bool
+) -> None:
+    chosen = _chart_tab(default_tab(len(structure.actions)))
     tabs = st.tabs(
         list(CHART_TABS.values()),
         default=CHART_TABS[chosen],
@@ -765,7 +983,8 @@ def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
     for (name, _), tab in zip(CHART_TABS.items(), tabs, strict=True):
         if tab.open is False:
             continue
-        fig, table = _figure(
+        fig, table = _reuse(
+            _figure,
             name=name,
             url=get_settings().database_url,
             plan_id=o.plan_id,
@@ -779,20 +998,20 @@ def _charts(o: Overview, since: date | None, by_budget: bool) -> None:
             _CHART_RENDERERS[name](o, fig, table, by_budget)
 
 
-def _chart_data(table: pd.DataFrame, key: str) -> None:
+def _chart_data(table: str, key: str) -> None:
     """The figures of the chart above, in a table sent once its section is opened."""
     if (box := lazy_section("Voir les données du graphique", f"{key}_data")) is not None:
         with box:
-            _show(table, slice(None))
+            st.html(table)
 
 
-def _chart(fig: go.Figure, table: pd.DataFrame, *, key: str, alt: str) -> None:
+def _chart(fig: go.Figure, table: str, *, key: str, alt: str) -> None:
     """A chart, then the same figures as a table in a collapsible section (RGAA)."""
     st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})
     _chart_data(table, key)
 
 
-def _show_tree(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
+def _show_tree(o: Overview, fig: go.Figure, table: str, by_budget: bool) -> None:
     st.radio(
         "Taille des rectangles",
         ["equal", "budget"],
@@ -817,13 +1036,13 @@ def _show_tree(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool
     )
 
 
-def _show_progress(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
+def _show_progress(o: Overview, fig: go.Figure, table: str, by_budget: bool) -> None:
     _chart(
         fig, table, key="overview_progress", alt="Avancement réel et attendu de chaque objectif."
     )
 
 
-def _show_timeline(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
+def _show_timeline(o: Overview, fig: go.Figure, table: str, by_budget: bool) -> None:
     st.plotly_chart(
         fig,
         key="overview_timeline",
@@ -841,7 +1060,7 @@ def _show_timeline(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: 
             _open_action(int(custom[0]))
 
 
-def _show_budget(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
+def _show_budget(o: Overview, fig: go.Figure, table: str, by_budget: bool) -> None:
     _chart(
         fig,
         table,
@@ -850,7 +1069,7 @@ def _show_budget(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bo
     )
 
 
-def _show_indicators(o: Overview, fig: go.Figure, table: pd.DataFrame, by_budget: bool) -> None:
+def _show_indicators(o: Overview, fig: go.Figure, table: str, by_budget: bool) -> None:
     _chart(
         fig,
         table,
@@ -886,8 +1105,9 @@ def render() -> None:
             "seront importées (page Import / export)."
         )
         return
-    f, since, by_budget = _filters(plan_id)
-    o = _overview(
+    f, since, by_budget = _filters(structure, plan_id)
+    o = _reuse(
+        _overview,
         url=get_settings().database_url,
         plan_id=plan_id,
         rev=context.revision(),
@@ -896,13 +1116,8 @@ def render() -> None:
         since=since,
     )
     if not o.actions:
+        st.caption(md_escape(filters_summary(f)))
         st.info("Aucune action ne correspond à ces filtres.")
         return
-    _headline(o)
-    _statuses(o)
-    _attention(o)
-    _late_decisions(o)
-    _milestones(o)
-    _budget(o)
-    _indicators_behind(o)
-    _charts(o, since, by_budget)
+    _body(o)
+    _charts(o, structure, since, by_budget)
