@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -36,8 +34,6 @@ from tracker.ui.components import (
 )
 from tracker.ui.tables import table_block
 
-T = TypeVar("T")
-
 ALL = "Tous"
 _PARAMS = {"year": "annee", "collectivity": "collectivite", "objective": "objectif"}
 _PARAMS |= {"pilot": "pilote", "since": "depuis", "size": "taille"}
@@ -52,25 +48,6 @@ FIRST_ROWS = 15  # rows of a list shown at once; the others in a section opened 
 # no rerun): a few kilobytes cost less than a section opened on demand, a widget that
 # costs the server on every run. A longer rest is sent only once its section is opened.
 SENT_FOLDED = 30
-
-
-def _reuse(cached: Callable[..., T], **arguments: object) -> T:
-    """``cached(**arguments)``, kept for this session's next runs while the arguments
-    stay the same.
-
-    Streamlit's caches hash every argument on every call (the filters, a dataclass, are
-    pickled to be hashed): about half a millisecond a lookup, paid on each rerun of a
-    session (a section opened, a tab chosen) that asks again for what it already has;
-    comparing the arguments costs nothing. What is kept is the shared cached object,
-    not a copy."""
-    name = f"_overview_kept{cached.__name__}"
-    key = tuple(arguments.values())
-    kept = st.session_state.get(name)
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    value = cached(**arguments)
-    st.session_state[name] = (key, value)
-    return value
 
 
 # The overview and its figures and tables are built once per data change and
@@ -178,7 +155,7 @@ def _filters(
     objective = _current("objective", objectives, ALL)
     pilot = _current("pilot", pilots, ALL)
     url, rev = get_settings().database_url, context.revision()
-    review = _reuse(_last_review, url=url, plan_id=plan_id, rev=rev)
+    review = context.reuse(_last_review, url=url, plan_id=plan_id, rev=rev)
     default_since = today - timedelta(days=overview_service.DEFAULT_COMPARISON_DAYS)
     since = None
     if review is None:
@@ -684,7 +661,7 @@ def _cached_body(
 def _body(o: Overview) -> None:
     """The key figures, statuses, actions to watch, milestones, budget, indicators and
     the charts' title: built once per data change and filter, shown as a few elements."""
-    pieces = _reuse(
+    pieces = context.reuse(
         _cached_body,
         url=get_settings().database_url,
         plan_id=o.plan_id,
@@ -983,7 +960,7 @@ def _charts(
     for (name, _), tab in zip(CHART_TABS.items(), tabs, strict=True):
         if tab.open is False:
             continue
-        fig, table = _reuse(
+        fig, table = context.reuse(
             _figure,
             name=name,
             url=get_settings().database_url,
@@ -1106,7 +1083,7 @@ def render() -> None:
         )
         return
     f, since, by_budget = _filters(structure, plan_id)
-    o = _reuse(
+    o = context.reuse(
         _overview,
         url=get_settings().database_url,
         plan_id=plan_id,
