@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import PROJECT_ROOT
 from tracker import strings
 from tracker.models import ActionStatus
+from tracker.ui.components import read_metric_cards
 
 APP = str(PROJECT_ROOT / "dashboard.py")
 SESSION_KEY = "auth_session"
@@ -46,32 +47,6 @@ def actions_table(at: AppTest):
     return tables[0]
 
 
-class _MetricReader(HTMLParser):
-    """The key figures of an HTML fragment (components.metric_cards): label, value,
-    change (None when there is none), in order."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cards: list[list[str | None]] = []
-        self._part: int | None = None
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        testid = dict(attrs).get("data-testid")
-        if testid == "tkMetric":
-            self.cards.append(["", "", None])
-        elif testid in ("tkMetricLabel", "tkMetricValue", "tkMetricDelta") and self.cards:
-            self._part = ("tkMetricLabel", "tkMetricValue", "tkMetricDelta").index(testid)
-            self.cards[-1][self._part] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("dt", "dd"):
-            self._part = None
-
-    def handle_data(self, data: str) -> None:
-        if self._part is not None:
-            self.cards[-1][self._part] += data
-
-
 def metric_cards(node) -> list[tuple[str, str, str | None]]:  # noqa: ANN001
     """The key figures under an AppTest node, in order: (label, value, change as shown,
     with its arrow, or None): st.metric elements and components.metric_cards blocks."""
@@ -79,9 +54,7 @@ def metric_cards(node) -> list[tuple[str, str, str | None]]:  # noqa: ANN001
         (m.label, m.value, m.delta or None) for m in node.metric
     ]
     for element in node.get("html"):
-        reader = _MetricReader()
-        reader.feed(element.proto.body)
-        found += [(label, value, delta) for label, value, delta in reader.cards]
+        found += read_metric_cards(element.proto.body)
     return found
 
 

@@ -692,8 +692,7 @@ def test_a_plan_too_large_to_name_its_tiles_opens_on_the_progress_chart(app_engi
 def test_key_figures_block_escapes_text_and_reads_back_label_value_and_change():
     """components.metric_cards: one HTML block whose figures read back as shown; text
     typed by users (a pilot's name in a label) is escaped, a change carries its arrow."""
-    from tests.pages import _MetricReader
-    from tracker.ui.components import Metric, metric_cards_html
+    from tracker.ui.components import Metric, metric_cards_html, read_metric_cards
 
     block = metric_cards_html(
         [
@@ -703,11 +702,9 @@ def test_key_figures_block_escapes_text_and_reads_back_label_value_and_change():
         ]
     )
     assert "<b>" not in block and "&lt;b&gt;moyen" in block and "a &lt; b &amp; c" in block
-    reader = _MetricReader()
-    reader.feed(block)
-    assert reader.cards == [
-        ["Avancement <b>moyen</b>", "45 %", "▲ +3 pts / attendu"],
-        ["Réalisé 2026", "1 200 €", "▼ -2"],
-        ["Sans évolution", "7", None],
+    assert read_metric_cards(block) == [
+        ("Avancement <b>moyen</b>", "45 %", "▲ +3 pts / attendu"),
+        ("Réalisé 2026", "1 200 €", "▼ -2"),
+        ("Sans évolution", "7", None),
     ]
     assert 'class="tk-delta tk-good"' in block and 'class="tk-delta tk-bad"' in block

@@ -28,12 +28,13 @@ these functions are plain reads of the last committed rows.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from tracker.errors import ConflictError
 from tracker.models import AuditEntry
 
 T = TypeVar("T")
@@ -97,3 +98,14 @@ def changed_by(session: Session, entity: str, entity_id: int, version: int) -> l
         .order_by(AuditEntry.id)
     )
     return list(dict.fromkeys(logins))
+
+
+def refuse_stale_form(
+    saved: Mapping[str, Any], shown: Mapping[str, Any], labels: Mapping[str, str], message: str
+) -> None:
+    """ConflictError(``message``) naming the fields whose saved value (read under the
+    caller's lock) differs from what the user's form showed when it was opened: for
+    what has no version number, saving that form would put old values back unseen."""
+    changed = [labels[name] for name in saved if saved[name] != shown[name]]
+    if changed:
+        raise ConflictError(message, details=[f"Modifié entre-temps : {', '.join(changed)}."])

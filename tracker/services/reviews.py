@@ -34,7 +34,7 @@ from tracker.models import (
 )
 from tracker.services import audit, budgets
 from tracker.services.indicators import indicator_rows
-from tracker.services.locking import changed_by, locked_get
+from tracker.services.locking import changed_by, locked_get, refuse_stale_form
 from tracker.services.permissions import Permission, require
 from tracker.services.plans import mean_progress, pilot_label, plan_structure, progress_by_objective
 from tracker.services.revision import bump_revision
@@ -378,15 +378,14 @@ def update_review(
         "Ce comité est clos : son compte rendu est figé et ne se modifie plus.",
     )
     if expected is not None:
-        now, shown = _review_values(review), _review_values(expected)
-        changed = [_REVIEW_FIELD_LABELS[k] for k in now if now[k] != shown[k]]
-        if changed:
-            raise ConflictError(
-                "Ce comité a été modifié par quelqu'un d'autre depuis que vous avez ouvert le "
-                "formulaire : rien n'est enregistré. Rechargez la page pour voir sa version, "
-                "puis refaites vos changements.",
-                details=[f"Modifié entre-temps : {', '.join(changed)}."],
-            )
+        refuse_stale_form(
+            _review_values(review),
+            _review_values(expected),
+            _REVIEW_FIELD_LABELS,
+            "Ce comité a été modifié par quelqu'un d'autre depuis que vous avez ouvert le "
+            "formulaire : rien n'est enregistré. Rechargez la page pour voir sa version, "
+            "puis refaites vos changements.",
+        )
     problems = _review_problems(data)
     if problems:
         raise ValidationError("Le comité n'est pas modifié.", details=problems)

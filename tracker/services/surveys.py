@@ -30,7 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tracker.errors import ConflictError, NotFoundError, ValidationError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.models import (
     Indicator,
     Measurement,
@@ -42,7 +42,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit, stats
-from tracker.services.locking import lock_name, lock_rows, locked_get
+from tracker.services.locking import lock_name, lock_rows, locked_get, refuse_stale_form
 from tracker.services.permissions import Permission, require
 from tracker.services.revision import bump_revision
 
@@ -231,15 +231,14 @@ def update_wave(
         _lock_wave_names(session, found.plan_id)
     wave = _locked_wave(session, wave_id)
     if expected is not None:
-        now, shown = _wave_values(wave), _wave_values(expected)
-        changed = [_WAVE_FIELD_LABELS[k] for k in now if now[k] != shown[k]]
-        if changed:
-            raise ConflictError(
-                "Cette vague a été modifiée par quelqu'un d'autre depuis que vous avez ouvert le "
-                "formulaire : rien n'est enregistré. Rechargez la page pour voir sa version, "
-                "puis refaites vos changements.",
-                details=[f"Modifié entre-temps : {', '.join(changed)}."],
-            )
+        refuse_stale_form(
+            _wave_values(wave),
+            _wave_values(expected),
+            _WAVE_FIELD_LABELS,
+            "Cette vague a été modifiée par quelqu'un d'autre depuis que vous avez ouvert le "
+            "formulaire : rien n'est enregistré. Rechargez la page pour voir sa version, "
+            "puis refaites vos changements.",
+        )
     plan = session.get(Plan, wave.plan_id)
     problems = _wave_problems(session, plan, data, wave.id)
     if problems:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from html.parser import HTMLParser
+from typing import Literal, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,6 +15,8 @@ import pyarrow as pa
 import streamlit as st
 
 from tracker import strings
+
+T = TypeVar("T")
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
 
@@ -103,6 +106,31 @@ def lazy_section(label: str, key: str, *, expanded: bool = False):  # noqa: ANN2
     return box if box.open else None
 
 
+def opened_on(name: str, owner: int, current: T, widgets: Sequence[str]) -> T:
+    """What an edit form showed when it was opened on ``owner`` (an id), kept in the
+    session under ``name`` while it stays open: ``current`` the first time (and the
+    form's ``widgets`` keys are cleared, so they start from it). The form shows these
+    values, with stable keys, even if someone saves meanwhile, and saves with them as
+    what it expects to replace (``expected=`` of the services): what has no version
+    number is then never overwritten unseen."""
+    kept = st.session_state.get(name)
+    if kept is None or kept[0] != owner:
+        kept = (owner, current)
+        st.session_state[name] = kept
+        for key in widgets:
+            st.session_state.pop(key, None)
+    return kept[1]
+
+
+def forget_opened(name: str, widgets: Callable[[int], Sequence[str]]) -> None:
+    """Drop what :func:`opened_on` kept (the form was saved, or folded): opened again,
+    it starts from the saved values. ``widgets(owner)``: the form's widget keys."""
+    kept = st.session_state.pop(name, None)
+    if kept is not None:
+        for key in widgets(kept[0]):
+            st.session_state.pop(key, None)
+
+
 def applied_filters(chosen: Iterable[tuple[str, Sequence[str]]], flags: Iterable[str] = ()) -> None:
     """« Filtres appliqués : Statut : En cours, Bloqué · En retard seulement », under a
     folded filters section (nothing when no filter applies). ``chosen``: (label, the
@@ -183,6 +211,41 @@ def metric_cards_html(metrics: Sequence[Metric]) -> str:
             parts.append(f'<dd class="tk-help">{html.escape(m.help)}</dd>')
         cards.append(f'<div class="tk-metric" data-testid="tkMetric">{"".join(parts)}</div>')
     return f'{_METRIC_STYLE}<dl class="tk-metrics">{"".join(cards)}</dl>'
+
+
+class _MetricReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: list[list[str | None]] = []
+        self._part: int | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        testid = dict(attrs).get("data-testid")
+        if testid == "tkMetric":
+            self.cards.append(["", "", None])
+        elif testid in _METRIC_PARTS and self.cards:
+            self._part = _METRIC_PARTS.index(testid)
+            self.cards[-1][self._part] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("dt", "dd"):
+            self._part = None
+
+    def handle_data(self, data: str) -> None:
+        if self._part is not None:
+            self.cards[-1][self._part] += data
+
+
+_METRIC_PARTS = ("tkMetricLabel", "tkMetricValue", "tkMetricDelta")
+
+
+def read_metric_cards(fragment: str) -> list[tuple[str, str, str | None]]:
+    """The key figures of an HTML fragment as a reader sees them, in order: (label,
+    value, change with its arrow or None): what :func:`metric_cards_html` wrote. For the
+    page tests and benchmarks, which read a page as it is sent."""
+    reader = _MetricReader()
+    reader.feed(fragment)
+    return [(label or "", value or "", delta) for label, value, delta in reader.cards]
 
 
 def metric_cards(metrics: Sequence[Metric]) -> None:

@@ -34,9 +34,11 @@ from tracker.ui.components import (
     Table,
     arrow_table,
     example_banner,
+    forget_opened,
     lazy_section,
     md_escape,
     metric_cards_html,
+    opened_on,
     saved_message,
 )
 from tracker.ui.tables import table_block
@@ -170,21 +172,17 @@ _FORM_BASE = "review_form_base"
 _FIELDS = ("date", "title", "attendees", "agenda")
 
 
+def _widgets(review_id: int) -> list[str]:
+    return [f"review_form_{review_id}_{field}" for field in _FIELDS]
+
+
 def _edit_base(review: dict) -> ReviewInput:
-    kept = st.session_state.get(_FORM_BASE)
-    if kept is None or kept[0] != review["id"]:
-        kept = (review["id"], ReviewInput(*(review[f] for f in _FIELDS)))
-        st.session_state[_FORM_BASE] = kept
-        for field in _FIELDS:  # the widgets start again from these values
-            st.session_state.pop(f"review_form_{review['id']}_{field}", None)
-    return kept[1]
+    current = ReviewInput(*(review[f] for f in _FIELDS))
+    return opened_on(_FORM_BASE, review["id"], current, _widgets(review["id"]))
 
 
 def _forget_edit_form() -> None:
-    kept = st.session_state.pop(_FORM_BASE, None)
-    if kept is not None:
-        for field in _FIELDS:
-            st.session_state.pop(f"review_form_{kept[0]}_{field}", None)
+    forget_opened(_FORM_BASE, _widgets)
 
 
 def _review_form(user: User, plan_id: int, review: dict | None) -> None:

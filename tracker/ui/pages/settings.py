@@ -9,7 +9,7 @@ from tracker.errors import TrackerError
 from tracker.models import User
 from tracker.services.app_settings import AppSettings, update_settings
 from tracker.ui import auth, context, data
-from tracker.ui.components import lazy_section, saved_message
+from tracker.ui.components import forget_opened, lazy_section, opened_on, saved_message
 
 _SAVED = "settings_saved"
 # The settings as the form showed them when it was opened (kept until it is saved or
@@ -32,13 +32,11 @@ def _summary(current: AppSettings) -> str:
 
 
 def _forget_form() -> None:
-    st.session_state.pop(_BASE, None)
-    for key in _FORM_KEYS:
-        st.session_state.pop(key, None)
+    forget_opened(_BASE, lambda _owner: _FORM_KEYS)
 
 
 def _form(user: User, current: AppSettings) -> None:
-    base: AppSettings = st.session_state.setdefault(_BASE, current)
+    base = opened_on(_BASE, 0, current, _FORM_KEYS)  # one set of settings: owner 0
     if base != current:
         st.warning(
             "Les réglages ont été modifiés par quelqu'un d'autre depuis que vous avez ouvert ce "

@@ -29,9 +29,11 @@ from tracker.ui.components import (
     arrow_table,
     chart_with_table,
     example_banner,
+    forget_opened,
     frozen_figure,
     lazy_section,
     md_escape,
+    opened_on,
     saved_message,
 )
 from tracker.ui.tables import table_block
@@ -117,24 +119,20 @@ def _as_input(wave: WaveSummary) -> WaveInput:
     return WaveInput(*(getattr(wave, f) for f in _FIELDS))
 
 
-def _edit_base(wave: WaveSummary, key: str) -> WaveInput:
-    kept = st.session_state.get(_FORM_BASE)
-    if kept is None or kept[0] != wave.id:
-        kept = (wave.id, _as_input(wave))
-        st.session_state[_FORM_BASE] = kept
-        for field in _FIELDS:  # the widgets start again from these values
-            st.session_state.pop(f"{key}_{field}", None)
-    return kept[1]
+def _widgets(wave_id: int) -> list[str]:
+    return [f"surveys_edit_{wave_id}_{field}" for field in _FIELDS]
 
 
-def _forget_edit_form(wave_id: int) -> None:
-    st.session_state.pop(_FORM_BASE, None)
-    for field in _FIELDS:
-        st.session_state.pop(f"surveys_edit_{wave_id}_{field}", None)
+def _edit_base(wave: WaveSummary) -> WaveInput:
+    return opened_on(_FORM_BASE, wave.id, _as_input(wave), _widgets(wave.id))
+
+
+def _forget_edit_form() -> None:
+    forget_opened(_FORM_BASE, _widgets)
 
 
 def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, label: str) -> None:
-    base = _edit_base(wave, key) if wave is not None else None
+    base = _edit_base(wave) if wave is not None else None
     if base is not None and base != _as_input(wave):
         st.warning(
             "Cette vague a été modifiée par quelqu'un d'autre depuis que vous avez ouvert ce "
@@ -196,7 +194,7 @@ def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, 
         st.error(str(exc))
         return
     if wave is not None:
-        _forget_edit_form(wave.id)
+        _forget_edit_form()
     st.session_state[_SAVED] = "Vague créée." if wave is None else "Vague modifiée."
     st.rerun()
 
@@ -327,7 +325,7 @@ def _manage(user: User, plan_id: int, wave: WaveSummary) -> None:
         "Modifier, recalculer ou supprimer la vague", f"surveys_manage_{wave.id}_open"
     )
     if box is None:
-        _forget_edit_form(wave.id)  # opened again, the form starts from the saved wave
+        _forget_edit_form()  # opened again, the form starts from the saved wave
         return
     with box:
         if wave.respondents and st.button(
