@@ -109,6 +109,12 @@ def indicator_page() -> st.Page:
     )
 
 
+def action_link(action_id: int) -> str:
+    """The address of an action's page, relative to the page's own (so it also works
+    behind a proxy serving the app under a path): a link in an HTML table."""
+    return f"action?action={action_id}"
+
+
 def indicator_link(indicator_id: int) -> str:
     """The address of an indicator's page, relative to the page's own (so it also works
     behind a proxy serving the app under a path): a link in an HTML table."""

@@ -221,12 +221,6 @@ def _info_table(detail: IndicatorDetail) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Champ", "Valeur"])
 
 
-def _action_link(action_id: int) -> str:
-    """The address of an action's page, relative to this page's (as
-    ``navigation.indicator_link``): a link in an HTML table."""
-    return f"action?action={action_id}"
-
-
 def _actions_block(detail: IndicatorDetail) -> str | None:
     """The actions the indicator measures, each a link to its page: one HTML table."""
     if not detail.actions:
@@ -234,7 +228,7 @@ def _actions_block(detail: IndicatorDetail) -> str | None:
     frame = pd.DataFrame(
         [(code, title) for _, code, title in detail.actions], columns=["Code", "Action"]
     )
-    links = [_action_link(action_id) for action_id, _, _ in detail.actions]
+    links = [navigation.action_link(action_id) for action_id, _, _ in detail.actions]
     return table_block(
         frame, caption="Actions mesurées par l'indicateur", links={"Code": links, "Action": links}
     )

@@ -261,12 +261,6 @@ def _delta(now: int, then: int | None) -> str | None:
     return f"{now - then:+d}"
 
 
-def action_link(action_id: int) -> str:
-    """The address of an action's page, relative to the page's own (so it also works
-    behind a proxy serving the app under a path)."""
-    return f"action?action={action_id}"
-
-
 def _build_tables(o: Overview) -> dict[str, pd.DataFrame]:
     """Every table of the page (figures of the overview, in French)."""
     since = _since_text(o)
@@ -557,7 +551,7 @@ def _attention(o: Overview, tables: dict[str, pd.DataFrame], rows: _Rows) -> lis
         return [*pieces, _Alert("success", text)]
     # Links, not a selectable data grid: the grid alone cost this page a third of its
     # time in the browser, and a link opens with the keyboard or in a new tab too.
-    links = [action_link(x.action.id) for x in o.attention]
+    links = [navigation.action_link(x.action.id) for x in o.attention]
     pieces.append(_note("Cliquez sur le code ou l'intitulé d'une action pour ouvrir sa fiche."))
     return pieces + _list(
         tables["attention"],
