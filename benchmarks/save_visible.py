@@ -51,6 +51,7 @@ from tracker import db, strings
 from tracker.models import Action, ActionStatus, ProgressMode, Role, User
 from tracker.services import users
 from tracker.services.actions import update_action
+from tracker.ui.components import read_metric_cards
 
 SCALES = {"smoke": 3, "full": 20}
 # The status A moves the action back and forth between.
@@ -61,8 +62,12 @@ SWITCH = {
 
 
 def status_counts(at: AppTest) -> dict[ActionStatus, int]:
-    """B's status metrics, as displayed."""
-    shown = {m.label: m.value for m in at.metric}
+    """B's status figures, as displayed (metric cards: components.metric_cards)."""
+    shown = {
+        label: value
+        for element in at.get("html")
+        for label, value, _ in read_metric_cards(element.proto.body)
+    }
     return {s: int(shown[strings.status_label(s)]) for s in ActionStatus}
 
 
