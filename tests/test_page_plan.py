@@ -185,3 +185,39 @@ def test_an_empty_database_says_how_to_load_a_plan(app_engine):
     at = open_page(at, "Le plan")
     assert any("Aucun plan" in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_with_many_plans_the_sidebar_lists_twenty_found_by_a_search(app_engine, viewer_token):
+    """Beyond 20 plans the list offers the plan shown and 19 others, those whose name
+    contains the words searched (case and accents ignored); choosing one shows it. (The
+    plan searched for sorts last: without the search, the list would not offer it.)"""
+    from tracker.models import Plan
+    from tracker.ui.context import LISTED_PLANS
+
+    with db.session_scope(app_engine, write=True) as session:
+        for n in range(1, 31):
+            name = f"Stratégie numérique de la commune n°{n:02d}"
+            session.add(Plan(name=name, first_year=2020, last_year=2026))
+        session.add(Plan(name="Zone d'Élancourt : schéma", first_year=2020, last_year=2026))
+    at = _plan_page(viewer_token)
+    plans = at.sidebar.selectbox(key="selected_plan")
+    assert len(plans.options) == LISTED_PLANS
+    assert at.sidebar.text_input(key="plan_search").label == "Chercher un plan"
+    shown = plans.value
+    at.sidebar.text_input(key="plan_search").input("ELANCOURT schema")
+    at = run_app(at=at)
+    plans = at.sidebar.selectbox(key="selected_plan")
+    assert plans.value == shown  # the plan shown stays first, whatever the search
+    assert plans.options[1:] == ["Zone d'Élancourt : schéma"]
+    plans.set_value(_plan_id(app_engine, "Zone d'Élancourt : schéma"))
+    at = run_app(at=at)
+    assert at.query_params["plan"] == str(_plan_id(app_engine, "Zone d'Élancourt : schéma"))
+    # The page shows the plan chosen (its name, escaped, in the page's header block).
+    assert any("Zone d&#x27;Élancourt : schéma" in e.proto.body for e in at.get("html"))
+
+
+def _plan_id(engine, name: str) -> int:
+    from tracker.models import Plan
+
+    with db.session_scope(engine) as session:
+        return session.exec(select(Plan.id).where(Plan.name == name)).one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
@@ -131,20 +132,58 @@ def plan_choices() -> tuple[tuple[int, str, bool], ...]:
     return _plan_choices(url=get_settings().database_url, rev=revision())
 
 
+# Beyond this many plans the sidebar's list offers only this many at a time, found by a
+# search on their names: every option of a list is sent on every run of every page, and a
+# list of 1,000 plans cost each page 350 ms more in Chromium (a bare page with and without
+# such a list, median of 9 reloads: 776 and 1,130 ms).
+LISTED_PLANS = 20
+
+
+def _folded(text: str) -> str:
+    """``text`` for a search: lower case, without accents, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _plan_index(url: str, rev: int) -> tuple[list[int], dict[int, str], dict[int, str]]:
+    """The plans' ids in order, their names, and their names as searched (per revision)."""
+    choices = _plan_choices(url=url, rev=rev)
+    names = {c[0]: c[1] for c in choices}
+    return [c[0] for c in choices], names, {i: _folded(n) for i, n in names.items()}
+
+
+def _listed(ids: list[int], searched: dict[int, str], current: int, query: str) -> list[int]:
+    """The plans the list offers: the current one, then those whose name contains every
+    word searched (all of them, in order, without a search), LISTED_PLANS at most."""
+    words = _folded(query).split()
+    found = [i for i in ids if i != current and all(w in searched[i] for w in words)]
+    return [current, *found[: LISTED_PLANS - 1]]
+
+
 def selected_plan_id() -> int | None:
     """The plan the user looks at: chosen in the sidebar, kept in the URL (?plan=ID)."""
     choices = plan_choices()
     if not choices:
         return None
-    ids = [c[0] for c in choices]
-    names = {c[0]: c[1] for c in choices}
+    ids, names, searched = reuse(_plan_index, url=get_settings().database_url, rev=revision())
     wanted = st.query_params.get("plan")
-    current = int(wanted) if wanted and wanted.isdigit() and int(wanted) in ids else ids[0]
+    current = int(wanted) if wanted and wanted.isdigit() and int(wanted) in names else ids[0]
     if len(ids) > 1:
+        listed = ids
+        if len(ids) > LISTED_PLANS:
+            query = st.sidebar.text_input(
+                "Chercher un plan",
+                key="plan_search",
+                placeholder="Une partie de son nom",
+                help=f"{len(ids)} plans : la liste ci-dessous en propose {LISTED_PLANS} à la "
+                "fois, ceux dont le nom contient les mots cherchés.",
+            )
+            listed = _listed(ids, searched, current, query)
         current = st.sidebar.selectbox(
             "Plan affiché",
-            ids,
-            index=ids.index(current),
+            listed,
+            index=listed.index(current),
             format_func=names.__getitem__,
             key="selected_plan",
         )
