@@ -111,6 +111,24 @@ def test_viewer_sees_the_year_the_period_charts_and_alerts_but_no_editor(app_eng
     assert len(at.get("plotly_chart")) == 4
 
 
+def test_a_long_list_of_alerts_shows_its_counts_and_the_list_once_opened(app_engine, monkeypatch):
+    """Beyond SHORT_LIST alerts (326 on a plan of 500 actions), the page shows their count
+    by kind at once and sends the sortable list only once its section is opened. (The
+    example plan has a few alerts: the limit is lowered to reach the long-list case.)"""
+    from tracker.ui.pages import budget as budget_page
+
+    monkeypatch.setattr(budget_page, "SHORT_LIST", 1)
+    at = _budget_page(app_engine, "viewer", 2022)
+    assert not [t for t in html_tables(at) if "Alerte" in t.columns]
+    assert not [df for df in at.dataframe if "Alerte" in df.value.columns]
+    caption = next(c.value for c in at.caption if " alerte(s) : " in c.value)
+    count = int(caption.split(" alerte(s)")[0])
+    assert count > 1 and "Dépense au-delà de l'arbitrage : " in caption
+    assert f"Voir les {count} alertes" in _sections(at)
+    at = open_sections(at, "budget_alerts_open")
+    assert len(_alerts(at)) == count
+
+
 def test_the_filters_are_folded_and_once_chosen_still_apply_and_are_named(app_engine):
     at = _budget_page(app_engine, "viewer", 2026)
     # Folded at first: only the year is chosen at a glance.

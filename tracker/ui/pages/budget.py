@@ -254,12 +254,14 @@ def _period_charts(
 @dataclass(frozen=True)
 class Alerts:
     """The budget alerts as the page shows them: a short list as one HTML block (its
-    table, the count by kind and what « en avance » means), a longer one as a data grid
-    (sortable; cheaper to send than a long HTML table) and a caption."""
+    table, the count by kind and what « en avance » means); a longer one as a caption
+    (the count by kind) and a data grid (sortable; cheaper to send than a long HTML
+    table) in a section sent once opened."""
 
     html: str | None
     table: Table | None = None
     caption: str = ""
+    count: int = 0
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -286,7 +288,7 @@ def _alerts(
         f"l'avancement de plus de {budgets.SPENDING_AHEAD_MARGIN} points."
     )
     if len(alerts) > SHORT_LIST:
-        return Alerts(None, arrow_table(frame), f"{count}. {note}")
+        return Alerts(None, arrow_table(frame), f"{count}. {note}", len(alerts))
     return Alerts(
         table_block(frame, caption=count)
         + f'<p style="font-size: 0.875rem; opacity: 0.7; margin: 0">{html.escape(note)}</p>'
@@ -750,8 +752,14 @@ def render() -> None:
     elif alerts.html is not None:
         st.html(alerts.html)
     else:
-        st.dataframe(alerts.table, hide_index=True, key="budget_alerts")
+        # A long list is not read at a glance: its count by kind is; the list itself (a
+        # grid of hundreds of rows on a large plan, sent on every run) once opened. The
+        # title gives the count: the section folds again when the count changes.
         st.caption(alerts.caption)
+        box = lazy_section(f"Voir les {alerts.count} alertes", "budget_alerts_open")
+        if box is not None:
+            with box:
+                st.dataframe(alerts.table, hide_index=True, key="budget_alerts")
 
     user = auth.current_user()
     if has_permission(user, Permission.EDIT_PLAN):
