@@ -49,13 +49,9 @@ def actions_table(at: AppTest):
 
 def metric_cards(node) -> list[tuple[str, str, str | None]]:  # noqa: ANN001
     """The key figures under an AppTest node, in order: (label, value, change as shown,
-    with its arrow, or None): st.metric elements and components.metric_cards blocks."""
-    found: list[tuple[str, str, str | None]] = [
-        (m.label, m.value, m.delta or None) for m in node.metric
-    ]
-    for element in node.get("html"):
-        found += read_metric_cards(element.proto.body)
-    return found
+    with its arrow, or None): the components.metric_cards blocks (the app has no
+    st.metric left)."""
+    return [card for element in node.get("html") for card in read_metric_cards(element.proto.body)]
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -437,16 +437,19 @@ class MeasurementEdit:
     measurement_id: int | None = None
 
 
-def _measurement_values(m: Measurement | MeasurementEdit) -> tuple:
-    return (
-        m.date,
-        None if m.value is None else float(m.value),
-        (m.source or "").strip(),
-        m.sample_size,
-        m.ci_low,
-        m.ci_high,
-        (m.comment or "").strip(),
-    )
+def _measurement_values(m: Measurement | MeasurementEdit) -> dict[str, Any]:
+    """A measurement's fields (MEASUREMENT_FIELDS) as stored: value a float, source and
+    comment without surrounding spaces. What a save writes, and what a stale table is
+    compared on."""
+    return {
+        "date": m.date,
+        "value": float(m.value) if m.value is not None else None,
+        "source": (m.source or "").strip(),
+        "sample_size": m.sample_size,
+        "ci_low": m.ci_low,
+        "ci_high": m.ci_high,
+        "comment": (m.comment or "").strip(),
+    }
 
 
 def _check_unchanged(
@@ -600,15 +603,7 @@ def save_measurements(
                 problems.append(f"{where} : mesure introuvable (supprimée entre-temps ?).")
                 continue
         row_problems = _measurement_problems(e, indicator.unit, period, where)
-        values = {
-            "date": e.date,
-            "value": float(e.value) if e.value is not None else None,
-            "source": (e.source or "").strip(),
-            "sample_size": e.sample_size,
-            "ci_low": e.ci_low,
-            "ci_high": e.ci_high,
-            "comment": (e.comment or "").strip(),
-        }
+        values = _measurement_values(e)
         computed = current is not None and current.wave_id is not None
         if computed and any(getattr(current, k) != v for k, v in values.items() if k != "comment"):
             row_problems.append(

@@ -163,10 +163,9 @@ def _listed(ids: list[int], searched: dict[int, str], current: int, query: str) 
 
 def selected_plan_id() -> int | None:
     """The plan the user looks at: chosen in the sidebar, kept in the URL (?plan=ID)."""
-    choices = plan_choices()
-    if not choices:
-        return None
     ids, names, searched = reuse(_plan_index, url=get_settings().database_url, rev=revision())
+    if not ids:
+        return None
     wanted = st.query_params.get("plan")
     current = int(wanted) if wanted and wanted.isdigit() and int(wanted) in names else ids[0]
     if len(ids) > 1:
