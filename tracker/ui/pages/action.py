@@ -622,7 +622,8 @@ def render() -> None:
     user = auth.current_user()
     a = detail.action
     structure = data.plan_structure(a.plan_id)
-    view = _view(
+    view = context.reuse(
+        _view,
         url=get_settings().database_url,
         action_id=action_id,
         rev=context.revision(),

@@ -136,7 +136,8 @@ def _filters(structure: PlanStructure) -> ActionFilter:
     if _STORE not in st.session_state:
         st.session_state[_STORE] = _from_query_params()
     store = st.session_state[_STORE]
-    options = _options(
+    options = context.reuse(
+        _options,
         url=get_settings().database_url,
         plan_id=structure.plan_id,
         rev=context.revision(),
@@ -235,8 +236,8 @@ def render() -> None:
     wanted = _filters(structure)
     _to_query_params(st.session_state[_STORE], plan_id)
     url, rev, today = get_settings().database_url, context.revision(), context.today()
-    rows, frame = _listing(
-        url=url, plan_id=plan_id, rev=rev, at=today, wanted=wanted, _structure=structure
+    rows, frame = context.reuse(
+        _listing, url=url, plan_id=plan_id, rev=rev, at=today, wanted=wanted, _structure=structure
     )
     late = sum(1 for a in rows if a.state.late)
     due = sum(1 for a in rows if a.state.update_due)

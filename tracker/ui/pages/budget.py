@@ -697,7 +697,8 @@ def render() -> None:
     year = st.selectbox("Année", years, index=years.index(this_year), key="budget_year", width=240)
     titles = {o.code: o.title for o in structure.objectives}
     collectivity, section, objective = _filters(structure, titles)
-    page = _page(
+    page = context.reuse(
+        _page,
         url=url,
         plan_id=plan_id,
         rev=rev,

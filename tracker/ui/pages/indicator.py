@@ -716,7 +716,8 @@ def render() -> None:
     indicator_id = _indicator_id()
     view = None
     if indicator_id is not None:
-        view = _view(
+        view = context.reuse(
+            _view,
             url=get_settings().database_url,
             indicator_id=indicator_id,
             rev=context.revision(),

@@ -227,7 +227,7 @@ def render() -> None:
         st.info("Aucun plan n'est enregistré.")
         return
     url, rev, today = get_settings().database_url, context.revision(), context.today()
-    view = _list_view(url=url, plan_id=plan_id, rev=rev, at=today)
+    view = context.reuse(_list_view, url=url, plan_id=plan_id, rev=rev, at=today)
     example_banner(view.is_example)
     if not view.rows:
         st.info(
@@ -236,8 +236,8 @@ def render() -> None:
         )
         return
     st.html(view.counts)
-    shown = _shown(
-        url=url, plan_id=plan_id, rev=rev, at=today, filters=_filters(view), _rows=view.rows
+    shown = context.reuse(
+        _shown, url=url, plan_id=plan_id, rev=rev, at=today, filters=_filters(view), _rows=view.rows
     )
     st.caption(
         f"{len(shown.ids)} indicateur(s) sur {len(view.rows)}. « Vers la cible » : (dernière "

@@ -207,7 +207,8 @@ def render() -> None:
             "d'exemple avec « python -m tracker init --example »."
         )
         return
-    view = _view(
+    view = context.reuse(
+        _view,
         url=get_settings().database_url,
         plan_id=plan_id,
         rev=context.revision(),

@@ -757,7 +757,8 @@ def render() -> None:
     example_banner(structure.is_example)
     saved_message(_SAVED)
     state = st.session_state
-    page = _page(
+    page = context.reuse(
+        _page,
         url=get_settings().database_url,
         plan_id=plan_id,
         rev=context.revision(),

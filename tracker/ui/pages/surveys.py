@@ -467,7 +467,7 @@ def _wave_results(plan_id: int, wave: WaveSummary) -> None:
         st.info("Aucune réponse importée pour cette vague.")
         return
     url, rev = get_settings().database_url, context.revision()
-    view = _wave_results_view(url=url, plan_id=plan_id, wave_id=wave.id, rev=rev)
+    view = context.reuse(_wave_results_view, url=url, plan_id=plan_id, wave_id=wave.id, rev=rev)
     for problem in view.problems:
         st.warning(problem)
     if view.table is not None:
@@ -494,7 +494,8 @@ def _breakdown(
         format_func=lambda i: f"{i.code} — {i.name}",
         key=f"surveys_breakdown_indicator_{wave.id}",
     )
-    choices = _breakdown_columns(
+    choices = context.reuse(
+        _breakdown_columns,
         url=url,
         wave_id=wave.id,
         rev=rev,
@@ -509,7 +510,8 @@ def _breakdown(
     column = cols[1].selectbox(
         "Selon", choices, index=default, key=f"surveys_breakdown_column_{wave.id}"
     )
-    shown = _breakdown_view(
+    shown = context.reuse(
+        _breakdown_view,
         url=url,
         wave_id=wave.id,
         rev=rev,
@@ -611,7 +613,8 @@ def _comparison(waves: list[WaveSummary]) -> None:
             format_func=lambda pair: f"{names[pair[0]]} → {names[pair[1]]}",
             key="surveys_pair",
         )
-    shown = _comparison_view(
+    shown = context.reuse(
+        _comparison_view,
         url=get_settings().database_url,
         first=first,
         second=second,
@@ -643,7 +646,9 @@ def render() -> None:
         st.info("Aucun plan n'est enregistré.")
         return
     user = auth.current_user()
-    view = _waves_view(url=get_settings().database_url, plan_id=plan_id, rev=context.revision())
+    view = context.reuse(
+        _waves_view, url=get_settings().database_url, plan_id=plan_id, rev=context.revision()
+    )
     waves = view.waves
     example_banner(view.is_example)
     saved_message(_SAVED)

@@ -189,8 +189,12 @@ def render() -> None:
         st.error("Seuls les administrateurs gèrent les comptes.")
         return
     plan_id = context.selected_plan_id()
-    shown = _accounts(
-        url=get_settings().database_url, plan_id=plan_id, rev=context.revision(), _admin=admin
+    shown = context.reuse(
+        _accounts,
+        url=get_settings().database_url,
+        plan_id=plan_id,
+        rev=context.revision(),
+        _admin=admin,
     )
     accounts, actions = list(shown.accounts), shown.actions
     saved_message(_SAVED)
