@@ -118,6 +118,9 @@ def render() -> None:
         hide_index=True,
         key=f"bulk_editor_{plan_id}",
         num_rows="fixed",
+        # Edits stay in the browser until the save (or another interaction): leaving a
+        # cell does not rerun the page, which on 500 actions re-sends the whole table.
+        on_change="ignore",
         disabled=["Code", "Action"],
         column_config={
             "Action": st.column_config.TextColumn(width="large"),
