@@ -144,13 +144,34 @@ def applied_filters(chosen: Iterable[tuple[str, Sequence[str]]], flags: Iterable
         st.caption("Filtres appliqués : " + " · ".join(parts))
 
 
+# What a grid shows for a missing value: an empty cell (Streamlit writes the English
+# « None » otherwise, which every reader of a table sees).
+MISSING = ""
+
+
+def grid(data: object, **options: object) -> object:
+    """A read-only table (``st.dataframe``), missing values shown as empty cells."""
+    return st.dataframe(data, placeholder=MISSING, **options)
+
+
+def editor(data: object, **options: object) -> object:
+    """An editable table (``st.data_editor``), missing values shown as empty cells.
+
+    Every editable table of the app is saved by its page's button, and nothing on a page
+    is computed from edits not yet saved: the edits stay in the browser until that click
+    (or another interaction) instead of rerunning the whole page at each cell left (on
+    500 actions, the table read and sent again each time). A reload before the save
+    loses them, as it did before."""
+    return st.data_editor(data, placeholder=MISSING, on_change="ignore", **options)
+
+
 def chart_with_table(fig: go.Figure, table: Table, *, key: str, alt: str) -> None:
     """A chart, then the same figures as a table in a collapsible section (accessibility),
     sent once that section is opened (``{key}_data`` in the session state)."""
     st.plotly_chart(fig, key=key, alt=alt, config={"displaylogo": False})
     if (box := lazy_section("Voir les données du graphique", f"{key}_data")) is not None:
         with box:
-            st.dataframe(table, hide_index=True, key=f"{key}_table")
+            grid(table, hide_index=True, key=f"{key}_table")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from tracker.settings import get_settings
 from tracker.ui import auth, context, data, navigation
 from tracker.ui.components import (
     Metric,
+    editor,
     example_banner,
     lazy_section,
     metric_cards_html,
@@ -300,7 +301,7 @@ def _milestones(user: User | None, detail: ActionDetail, view: ActionView, edita
     if (box := lazy_section(label, _key(a.id, "milestones_open"))) is None:
         return
     with box:
-        edited = st.data_editor(
+        edited = editor(
             view.milestone_source,  # copied by the editor
             num_rows="dynamic",
             hide_index=True,

@@ -29,6 +29,7 @@ from tracker.ui.components import (
     applied_filters,
     arrow_table,
     example_banner,
+    grid,
     lazy_section,
 )
 
@@ -249,7 +250,7 @@ def render() -> None:
     if not rows:
         st.info("Aucune action ne correspond à ces filtres.")
         return
-    event = st.dataframe(
+    event = grid(
         frame,
         hide_index=True,
         key="actions_list",

@@ -30,8 +30,10 @@ from tracker.ui.components import (
     applied_filters,
     arrow_table,
     chart_with_table,
+    editor,
     example_banner,
     frozen_figure,
+    grid,
     lazy_section,
     metric_cards_html,
     saved_message,
@@ -473,7 +475,7 @@ def _lines_editor(
         "Ajoutez une ligne pour une nouvelle demande. Tout est enregistré en une fois, "
         "ou rien si une ligne est invalide."
     )
-    edited = st.data_editor(
+    edited = editor(
         st.session_state[key],
         num_rows="add",
         hide_index=True,
@@ -718,9 +720,7 @@ def render() -> None:
         st.info(f"Aucune ligne budgétaire pour {year} avec ces filtres.")
     else:
         table = shown.table
-        st.dataframe(
-            table, hide_index=True, key="budget_year_table", height=38 + 35 * min(len(table), 30)
-        )
+        grid(table, hide_index=True, key="budget_year_table", height=38 + 35 * min(len(table), 30))
         st.caption(
             "Cofinancement : total des cofinancements de l'action, toutes années. "
             "Le fichier pour les finances reprend toutes les lignes du plan, toutes années."
@@ -760,7 +760,7 @@ def render() -> None:
         box = lazy_section(f"Voir les {alerts.count} alertes", "budget_alerts_open")
         if box is not None:
             with box:
-                st.dataframe(alerts.table, hide_index=True, key="budget_alerts")
+                grid(alerts.table, hide_index=True, key="budget_alerts")
 
     user = auth.current_user()
     if has_permission(user, Permission.EDIT_PLAN):

@@ -12,7 +12,7 @@ from tracker.models import ActionStatus, ProgressMode, Weather
 from tracker.services import actions as action_service
 from tracker.services.permissions import can_edit_action
 from tracker.ui import auth, context, data
-from tracker.ui.components import example_banner, saved_message
+from tracker.ui.components import editor, example_banner, saved_message
 
 _BASE = "bulk_base"  # the table as loaded: what the user edits, and the versions it shows
 _STATUS = {strings.status_label(s): s for s in ActionStatus}
@@ -113,14 +113,11 @@ def render() -> None:
             + ", ".join(sorted(milestone_codes))
             + "."
         )
-    edited = st.data_editor(
+    edited = editor(
         shown_table,
         hide_index=True,
         key=f"bulk_editor_{plan_id}",
         num_rows="fixed",
-        # Edits stay in the browser until the save (or another interaction): leaving a
-        # cell does not rerun the page, which on 500 actions re-sends the whole table.
-        on_change="ignore",
         disabled=["Code", "Action"],
         column_config={
             "Action": st.column_config.TextColumn(width="large"),

@@ -30,6 +30,7 @@ from tracker.ui.components import (
     Table,
     arrow_table,
     chart_with_table,
+    editor,
     example_banner,
     frozen_figure,
     lazy_section,
@@ -444,7 +445,7 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
             st.session_state.pop(_table_base_key(ind.id), None)
             st.session_state.pop(key, None)
             st.rerun()
-    edited = st.data_editor(
+    edited = editor(
         base,
         key=key,
         hide_index=True,

@@ -24,6 +24,7 @@ from tracker.ui.components import (
     applied_filters,
     arrow_table,
     example_banner,
+    grid,
     lazy_section,
     metric_cards_html,
 )
@@ -247,7 +248,7 @@ def render() -> None:
     if not shown.ids:
         st.info("Aucun indicateur ne correspond à ces filtres.")
         return
-    event = st.dataframe(
+    event = grid(
         shown.table,
         hide_index=True,
         key="indicators_list",

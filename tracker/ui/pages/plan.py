@@ -22,6 +22,7 @@ from tracker.ui.components import (
     chart_with_table,
     example_banner,
     frozen_figure,
+    grid,
     metric_cards_html,
 )
 
@@ -241,7 +242,7 @@ def render() -> None:
     if not view.action_count:
         st.info("Ce plan n'a pas encore d'action.")
         return
-    st.dataframe(
+    grid(
         view.actions,
         hide_index=True,
         key="actions_table",

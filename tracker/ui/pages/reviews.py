@@ -33,8 +33,10 @@ from tracker.ui.components import (
     Metric,
     Table,
     arrow_table,
+    editor,
     example_banner,
     forget_opened,
+    grid,
     lazy_section,
     md_escape,
     metric_cards_html,
@@ -289,7 +291,7 @@ def _decisions_table(user: User | None, decisions: Decisions) -> None:
 
 def _decisions_editor(user: User, decisions: Decisions) -> None:
     labels = list(strings.DECISION_STATUS_LABELS.values())
-    edited = st.data_editor(
+    edited = editor(
         decisions.frame,
         hide_index=True,
         key="reviews_decisions_editor",
@@ -614,14 +616,14 @@ def show_comparison(view: ComparisonView, compared: str = "") -> None:
                 if table is None:
                     _objective_tables(view)
                 else:
-                    st.dataframe(table, hide_index=True, key=key)
+                    grid(table, hide_index=True, key=key)
 
 
 def _objective_tables(view: ComparisonView) -> None:
     for label, table in view.objectives:
         st.markdown(f"**Objectif {label}**")
         code = label.split(" : ")[0]
-        st.dataframe(table, hide_index=True, key=f"reviews_changes_{code}")
+        grid(table, hide_index=True, key=f"reviews_changes_{code}")
 
 
 def _report_buttons(plan_id: int, review_id: int) -> None:

@@ -31,6 +31,7 @@ from tracker.ui.components import (
     example_banner,
     forget_opened,
     frozen_figure,
+    grid,
     lazy_section,
     md_escape,
     opened_on,
@@ -284,7 +285,7 @@ def _import_form(user: User, wave: WaveSummary) -> None:
         st.warning(warning)
     if outcome.results:
         st.caption("Indicateurs que ce fichier donnera :")
-        st.dataframe(_results_frame(outcome.results), hide_index=True, key="surveys_preview")
+        grid(_results_frame(outcome.results), hide_index=True, key="surveys_preview")
     else:
         st.info(
             "Aucun indicateur d'enquête n'est défini dans ce plan : seules les réponses "

@@ -22,7 +22,7 @@ from tracker.services.imports import SHEET_ORDER, ImportReport
 from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.ui import auth, context, data
-from tracker.ui.components import lazy_section, plain, saved_message
+from tracker.ui.components import grid, lazy_section, plain, saved_message
 
 _PENDING = "import_pending"
 _SAVED = "import_saved"
@@ -72,7 +72,7 @@ def _show_report(report: ImportReport, ignored: dict[str, list[str]], sheets: li
     plain(
         ("Nouveau plan" if report.new_plan else "Mise à jour du plan") + f" « {report.plan_name} »"
     )
-    st.dataframe(_counts(report), hide_index=True, key="import_counts")
+    grid(_counts(report), hide_index=True, key="import_counts")
     for sheet, columns in ignored.items():
         st.info(f"Feuille « {sheet} » : colonne(s) ignorée(s) : {', '.join(columns)}.")
     if sheets:

@@ -16,7 +16,7 @@ from tracker.services import users
 from tracker.services.permissions import Permission, has_permission
 from tracker.settings import get_settings
 from tracker.ui import auth, context
-from tracker.ui.components import Table, arrow_table, lazy_section, saved_message
+from tracker.ui.components import Table, arrow_table, grid, lazy_section, saved_message
 
 ROLES = list(Role)
 _SAVED = "users_saved"
@@ -198,7 +198,7 @@ def render() -> None:
     )
     accounts, actions = list(shown.accounts), shown.actions
     saved_message(_SAVED)
-    st.dataframe(shown.table, hide_index=True, key="users_table")
+    grid(shown.table, hide_index=True, key="users_table")
     # The forms are built only once opened: most visits read the table.
     if (box := lazy_section("Créer un compte", "users_create_open")) is not None:
         with box:
