@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 from tracker import db
+from tracker.bootstrap import prepare_database
 from tracker.io.example import load_example
 from tracker.models import Plan, User
 from tracker.services import users
@@ -304,6 +305,18 @@ def example_plan(engine: Engine, request: pytest.FixtureRequest) -> Plan:
     shutil.copy(template, path)
     with db.session_scope(engine) as session:
         return session.get(Plan, plan_id)
+
+
+@pytest.fixture
+def app_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The database of a page test: a new SQLite file, prepared as on the app's first run
+    (schema, example plan), that the app under test opens (TRACKER_DATABASE_URL). A test
+    module may define its own (a shared or copied database)."""
+    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    engine = db.get_engine(url)
+    prepare_database(engine)
+    return engine
 
 
 @pytest.fixture

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
 from tests.pages import APP, html_tables, metrics, open_page, open_sections, run_app
 from tracker import db, strings
-from tracker.bootstrap import prepare_database
 from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan
 from tracker.services import actions as action_service
 from tracker.services import users
 from tracker.ui.components import md_escape
-
-
-@pytest.fixture
-def app_engine(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    engine = db.get_engine(url)
-    prepare_database(engine)
-    return engine
 
 
 def _action(engine, code: str) -> Action:

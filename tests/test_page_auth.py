@@ -15,7 +15,6 @@ from tests.pages import (
     status_total,
 )
 from tracker import db, strings
-from tracker.bootstrap import prepare_database
 from tracker.models import Action, AuditEntry, Role, User
 from tracker.services import users
 from tracker.services.app_settings import AppSettings, read_settings, update_settings
@@ -47,15 +46,6 @@ UPDATERS = [
 ]
 ADMIN_PAGES = [*UPDATERS, "Utilisateurs", "Réglages"]
 PUBLIC_PAGES = ["Vue d'ensemble", "Le plan", "Fiche action", "Connexion"]
-
-
-@pytest.fixture
-def app_engine(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    engine = db.get_engine(url)
-    prepare_database(engine)
-    return engine
 
 
 def _login(at, login: str, password: str):

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
 from tests.pages import html_tables, metric_cards, open_page, open_sections, run_app
 from tracker import db
-from tracker.bootstrap import prepare_database
 from tracker.formats import format_eur
 from tracker.models import Action, BudgetLine, BudgetSection, Collectivity, Plan, User
 from tracker.services import budgets
@@ -28,15 +26,6 @@ PREP_TITLE = "Préparation budgétaire et arbitrage 2026"
 TABLE_TITLE = "Modifier les lignes budgétaires (tableau modifiable)"
 LINE_TITLE = "Saisir une ligne"
 CLOSING_TITLE = "Clôture de l'arbitrage"
-
-
-@pytest.fixture
-def app_engine(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    engine = db.get_engine(url)
-    prepare_database(engine)
-    return engine
 
 
 def _budget_page(engine, role: str, year: int = 2026, login: str | None = None):

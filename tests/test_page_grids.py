@@ -12,26 +12,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
 from tests.pages import open_page, run_app
 from tracker import db
-from tracker.bootstrap import prepare_database
 from tracker.models import Action, Indicator, Plan
 from tracker.services.reviews import DecisionInput, ReviewInput, add_decision, open_review
 
 READ_ONLY = 0  # the grid's editing mode in Streamlit's message: not editable
-
-
-@pytest.fixture
-def app_engine(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    engine = db.get_engine(url)
-    prepare_database(engine)
-    return engine
 
 
 def _open_every_section(at):  # noqa: ANN001, ANN202

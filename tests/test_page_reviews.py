@@ -10,14 +10,12 @@ from __future__ import annotations
 import html
 from datetime import date, timedelta
 
-import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, session_token
 from tests.pages import html_tables, metrics, open_page, open_sections, page_titles, run_app
 from tracker import db, strings
-from tracker.bootstrap import prepare_database
 from tracker.models import Action, Decision, DecisionStatus, Plan, Review, ReviewStatus, User
 from tracker.services.actions import update_action
 from tracker.services.reviews import (
@@ -72,15 +70,6 @@ def _decision_open(review_id: int) -> str:
 
 def _close_open(review_id: int) -> str:
     return f"review_{review_id}_close_open"
-
-
-@pytest.fixture
-def app_engine(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    engine = db.get_engine(url)
-    prepare_database(engine)
-    return engine
 
 
 def _page(engine, user: User) -> AppTest:

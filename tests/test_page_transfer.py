@@ -5,27 +5,16 @@ from __future__ import annotations
 import io
 
 import openpyxl
-import pytest
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
 from tests.pages import open_page, open_sections, run_app
 from tracker import db
-from tracker.bootstrap import prepare_database
 from tracker.io.export import workbook_bytes
 from tracker.models import Action, Plan
 from tracker.services.plans import plan_data
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def app_engine(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app' / 'tracker.db'}"
-    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
-    engine = db.get_engine(url)
-    prepare_database(engine)
-    return engine
 
 
 def _exported(engine) -> bytes:
