@@ -36,6 +36,14 @@ def open_sections(at: AppTest, *keys: str) -> AppTest:
     return run_app(at=at)
 
 
+def editor_state_key(at: AppTest, name: str) -> str:
+    """The widget key the page gives its editable table ``name`` at this point (what
+    ``components.editor_key`` returns: the name and its generation), to set its edits."""
+    kept = "_editor_generations"
+    generations = at.session_state[kept] if kept in at.session_state.keys() else {}  # noqa: SIM118
+    return f"{name}#{generations.get(name, 0)}"
+
+
 def page_titles(at: AppTest) -> list[str]:
     """The pages the navigation offers (what st.navigation registered for this session)."""
     return [page["page_name"] for page in at._registered_pages.values()]

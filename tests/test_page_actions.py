@@ -7,7 +7,15 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import APP, html_tables, metrics, open_page, open_sections, run_app
+from tests.pages import (
+    APP,
+    editor_state_key,
+    html_tables,
+    metrics,
+    open_page,
+    open_sections,
+    run_app,
+)
 from tracker import db, strings
 from tracker.models import Action, ActionStatus, AuditEntry, Note, Plan
 from tracker.services import actions as action_service
@@ -384,12 +392,16 @@ def _bulk(engine, role="editor"):
 
 def _bulk_key(engine) -> str:
     with db.session_scope(engine) as session:
-        return f"bulk_editor_{session.exec(select(Plan.id)).one()}"
+        return f"bulk_editor_{session.exec(select(Plan.id)).one()}"  # the table's name
 
 
 def _edit_bulk(at, key: str, edits: dict[int, dict]):
     """Simulate edits in the data editor, as the browser sends them."""
-    at.session_state[key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    at.session_state[editor_state_key(at, key)] = {
+        "edited_rows": edits,
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     return run_app(at=at)
 
 

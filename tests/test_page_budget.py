@@ -10,7 +10,14 @@ import json
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import html_tables, metric_cards, open_page, open_sections, run_app
+from tests.pages import (
+    editor_state_key,
+    html_tables,
+    metric_cards,
+    open_page,
+    open_sections,
+    run_app,
+)
 from tracker import db
 from tracker.formats import format_eur
 from tracker.models import Action, BudgetLine, BudgetSection, Collectivity, Plan, User
@@ -146,7 +153,7 @@ def test_editor_arbitrates_a_request_then_a_closed_year_refuses_changes(app_engi
     editor_key = "budget_editor_2026"
     base = at.get("data_editor")[0].value
     row = int(base.index[(base["Action"] == "2.2")][0])
-    at.session_state[editor_key] = {
+    at.session_state[editor_state_key(at, editor_key)] = {
         "edited_rows": {row: {"Arbitré (€)": "12 345,50 €"}},
         "added_rows": [],
         "deleted_rows": [],
@@ -177,7 +184,7 @@ def test_editor_arbitrates_a_request_then_a_closed_year_refuses_changes(app_engi
     base = at.get("data_editor")[0].value
     row = int(base.index[(base["Action"] == "2.2")][0])
     # Even if the browser sent a change of a frozen column, the service refuses it.
-    at.session_state[editor_key] = {
+    at.session_state[editor_state_key(at, editor_key)] = {
         "edited_rows": {row: {"Arbitré (€)": "1 €", "Réalisé (€)": "5,00"}},
         "added_rows": [],
         "deleted_rows": [],

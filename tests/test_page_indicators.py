@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import add_user, count_rows, session_token
 from tests.pages import (
     APP,
+    editor_state_key,
     html_tables,
     metric_cards,
     metrics,
@@ -400,7 +401,7 @@ def test_editor_adds_a_measurement_with_the_form(app_engine):
 
 def _edit_table(at, indicator_id: int, edits: dict[int, dict]):
     """What the browser sends after cells of the correction table were changed."""
-    at.session_state[f"indicator_{indicator_id}_table"] = {
+    at.session_state[editor_state_key(at, f"indicator_{indicator_id}_table")] = {
         "edited_rows": edits,
         "added_rows": [],
         "deleted_rows": [],

@@ -14,7 +14,15 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import add_user, session_token
-from tests.pages import html_tables, metrics, open_page, open_sections, page_titles, run_app
+from tests.pages import (
+    editor_state_key,
+    html_tables,
+    metrics,
+    open_page,
+    open_sections,
+    page_titles,
+    run_app,
+)
 from tracker import db, strings
 from tracker.models import Action, Decision, DecisionStatus, Plan, Review, ReviewStatus, User
 from tracker.services.actions import update_action
@@ -287,7 +295,7 @@ def test_an_editor_sets_a_decision_done_in_the_follow_up_table(app_engine):
     assert list(table["Décision"]) == ["Relancer la consultation", "Chiffrer le bus"]
     row = int(table.index[table["Décision"] == "Chiffrer le bus"][0])
     # As the browser sends an edit of the table.
-    at.session_state[DECISIONS_EDITOR] = {
+    at.session_state[editor_state_key(at, DECISIONS_EDITOR)] = {
         "edited_rows": {row: {"Statut": strings.DECISION_STATUS_LABELS[DecisionStatus.FAIT]}},
         "added_rows": [],
         "deleted_rows": [],

@@ -48,6 +48,24 @@ def _type_into(page, text: str) -> None:  # noqa: ANN001
     page.wait_for_timeout(300)
 
 
+def _select(page, row: int, column: int) -> None:  # noqa: ANN001
+    """Select a cell of the editor with the keyboard: a click on the first row's code, then
+    arrows (rows in the plan's order, from 0; columns: Code, Action, Statut, Météo,
+    Avancement, Commentaire). The header row is 35 px high, as each row. On a page just
+    opened: once the page has scrolled, a click on the grid selected no cell (seen in
+    Chromium)."""
+    editor = page.locator("[data-testid='stDataFrame']").first
+    editor.locator("canvas").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # the grid draws its canvas after the element appears
+    editor.click(position={"x": 20, "y": 35 + 17})
+    for key in ["ArrowDown"] * row + ["ArrowRight"] * column:
+        page.keyboard.press(key)
+
+
+def _save(page) -> None:  # noqa: ANN001
+    page.get_by_role("button", name="Enregistrer toutes les modifications").click()
+
+
 def test_cells_typed_in_the_editor_are_saved_at_once_without_rerunning_the_page(
     seeded_server, page
 ):
@@ -57,16 +75,8 @@ def test_cells_typed_in_the_editor_are_saved_at_once_without_rerunning_the_page(
     page.get_by_role("heading", name="Vue d'ensemble").wait_for(timeout=60_000)
     page.goto(f"{seeded_server.url}/mise-a-jour")
     wait_for_script(page)
-    editor = page.locator("[data-testid='stDataFrame']").first
-    editor.locator("canvas").first.wait_for(timeout=30_000)
-    page.wait_for_timeout(500)  # the grid draws its canvas after the element appears
+    _select(page, 4, 4)  # 1.5's progress
     page.evaluate(COUNT_RUNS)
-
-    # Columns: Code, Action, Statut, Météo, Avancement, Commentaire; one row per action
-    # in the plan's order (1.1 to 1.5 first). The header row is 35 px high, as each row.
-    editor.click(position={"x": 20, "y": 35 + 17})  # 1.1's code: selects the cell
-    for key in ["ArrowDown"] * 4 + ["ArrowRight"] * 4:  # 1.5's progress
-        page.keyboard.press(key)
     _type_into(page, "55")  # Enter commits and moves down a row
     for key in ("ArrowUp", "ArrowRight"):  # 1.5's comment
         page.keyboard.press(key)
@@ -75,12 +85,33 @@ def test_cells_typed_in_the_editor_are_saved_at_once_without_rerunning_the_page(
     assert page.evaluate("window.tkRuns") == 0  # the edits stayed in the browser
     assert _action(seeded_server, "1.5")[0].version == before.version  # nothing saved yet
 
-    page.get_by_role("button", name="Enregistrer toutes les modifications").click()
+    _save(page)
     page.get_by_text("1 action(s) enregistrée(s) en une seule fois.").wait_for(timeout=30_000)
     after, notes_after = _action(seeded_server, "1.5")
     assert after.progress == 55
     assert after.version == before.version + 1
     assert notes_after == [*notes_before, "Point fait avant le comité"]
     save_artifact(page, "bulk.png")
+    wait_for_script(page)
+
+    # Saved edits are not sent again: a second click finds nothing to save (it recorded
+    # the comment a second time while the table kept its key).
+    _save(page)
+    page.get_by_text("Aucune modification à enregistrer.").wait_for(timeout=30_000)
+    again, notes_again = _action(seeded_server, "1.5")
+    assert (again.version, notes_again) == (after.version, notes_after)
+
+    # « Recharger le tableau » drops what was typed: the next click saves nothing (the
+    # browser kept the edits and the click saved them while the table kept its key).
+    page.goto(f"{seeded_server.url}/mise-a-jour")
+    wait_for_script(page)
+    _select(page, 4, 4)
+    _type_into(page, "20")
+    page.get_by_role("button", name="Recharger le tableau (abandonner les saisies)").click()
+    page.wait_for_timeout(300)
+    wait_for_script(page)
+    _save(page)
+    page.get_by_text("Aucune modification à enregistrer.").wait_for(timeout=30_000)
+    assert _action(seeded_server, "1.5")[0].progress == 55
     assert page.dialogs == []
     assert page.locator("[data-testid='stException']").count() == 0

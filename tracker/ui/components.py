@@ -165,6 +165,26 @@ def editor(data: object, **options: object) -> object:
     return st.data_editor(data, placeholder=MISSING, on_change="ignore", **options)
 
 
+_GENERATIONS = "_editor_generations"  # editable table name -> generation (see editor_key)
+
+
+def editor_key(name: str) -> str:
+    """The widget key of the editable table ``name`` in this session: the name and a
+    generation number, raised by :func:`reset_editor`."""
+    return f"{name}#{st.session_state.get(_GENERATIONS, {}).get(name, 0)}"
+
+
+def reset_editor(name: str) -> None:
+    """Show the editable table ``name`` afresh on the next run (after its save, or to drop
+    the edits), under a new key: the browser keeps a table's edits as long as its key stays
+    the same, even once the server forgot them. Seen in Chromium: after « Recharger le
+    tableau » the edits were still shown and saved by the next click; after a save, a
+    second click recorded the same comment again."""
+    st.session_state.pop(editor_key(name), None)
+    generations = st.session_state.setdefault(_GENERATIONS, {})
+    generations[name] = generations.get(name, 0) + 1
+
+
 def chart_with_table(fig: go.Figure, table: Table, *, key: str, alt: str) -> None:
     """A chart, then the same figures as a table in a collapsible section (accessibility),
     sent once that section is opened (``{key}_data`` in the session state)."""

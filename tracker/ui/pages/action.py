@@ -24,10 +24,12 @@ from tracker.ui import auth, context, data, navigation
 from tracker.ui.components import (
     Metric,
     editor,
+    editor_key,
     example_banner,
     lazy_section,
     metric_cards_html,
     plain,
+    reset_editor,
     saved_message,
 )
 from tracker.ui.tables import table_block
@@ -305,7 +307,7 @@ def _milestones(user: User | None, detail: ActionDetail, view: ActionView, edita
             view.milestone_source,  # copied by the editor
             num_rows="dynamic",
             hide_index=True,
-            key=_key(a.id, "milestones_editor"),
+            key=editor_key(_key(a.id, "milestones_editor")),
             disabled=["N°"],
             column_config={
                 "N°": st.column_config.NumberColumn(help="Attribué à l'enregistrement"),
@@ -343,6 +345,7 @@ def _milestones(user: User | None, detail: ActionDetail, view: ActionView, edita
                 st.error(str(exc))
             else:
                 _reset_form(a.id)
+                reset_editor(_key(a.id, "milestones_editor"))
                 st.session_state["action_saved"] = "Jalons enregistrés." + (
                     " " + " ".join(warnings) if warnings else ""
                 )

@@ -31,11 +31,13 @@ from tracker.ui.components import (
     arrow_table,
     chart_with_table,
     editor,
+    editor_key,
     example_banner,
     frozen_figure,
     grid,
     lazy_section,
     metric_cards_html,
+    reset_editor,
     saved_message,
 )
 from tracker.ui.tables import table_block
@@ -470,6 +472,7 @@ def _lines_editor(
                 "Commentaire",
             ],
         )
+        reset_editor(f"budget_editor_{year}")  # the browser drops its edits of any earlier table
     st.caption(
         "Montants au format 12 500,50 ou 12500.5 ou 12 500 € ; dates JJ/MM/AAAA. "
         "Ajoutez une ligne pour une nouvelle demande. Tout est enregistré en une fois, "
@@ -479,7 +482,7 @@ def _lines_editor(
         st.session_state[key],
         num_rows="add",
         hide_index=True,
-        key=f"budget_editor_{year}",
+        key=editor_key(f"budget_editor_{year}"),
         disabled=[
             "N°",
             "Version",
@@ -538,7 +541,6 @@ def _lines_editor(
             st.error(str(exc))
             return
         del st.session_state[key]
-        st.session_state.pop(f"budget_editor_{year}", None)
         st.session_state["budget_saved"] = f"{count} ligne(s) enregistrée(s)."
         st.rerun()
 
@@ -606,7 +608,6 @@ def _single_line_form(
         st.error(str(exc))
         return
     st.session_state.pop(f"budget_base_{plan_id}_{year}", None)
-    st.session_state.pop(f"budget_editor_{year}", None)
     st.session_state["budget_saved"] = f"Ligne {code} {year} enregistrée."
     st.rerun()
 

@@ -31,10 +31,12 @@ from tracker.ui.components import (
     arrow_table,
     chart_with_table,
     editor,
+    editor_key,
     example_banner,
     frozen_figure,
     lazy_section,
     metric_cards_html,
+    reset_editor,
     saved_message,
 )
 from tracker.ui.tables import table_block
@@ -332,7 +334,6 @@ def _save(
     st.session_state[_SAVED] = (
         f"{changed} mesure(s) enregistrée(s)." if changed else "Aucun changement à enregistrer."
     )
-    st.session_state.pop(f"indicator_{detail.indicator.id}_table", None)
     st.session_state.pop(_table_base_key(detail.indicator.id), None)
     st.rerun()
 
@@ -433,7 +434,10 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
     # The table the user edits stays the one they opened, even if someone saves
     # meanwhile: the editor's changes are kept by row position, so rows must not move
     # under them; saving then checks the rows it touches are still as shown.
-    base: pd.DataFrame = st.session_state.setdefault(_table_base_key(ind.id), frame)
+    if _table_base_key(ind.id) not in st.session_state:
+        st.session_state[_table_base_key(ind.id)] = frame
+        reset_editor(key)  # the browser drops its edits of any earlier table
+    base: pd.DataFrame = st.session_state[_table_base_key(ind.id)]
     if not base.equals(frame):
         st.warning(
             "Les mesures ont été modifiées par quelqu'un d'autre depuis que vous avez ouvert ce "
@@ -443,11 +447,10 @@ def _editor(user: User, detail: IndicatorDetail, frame: pd.DataFrame) -> None:
         )
         if st.button("Recharger le tableau", key=f"indicator_{ind.id}_reload_table"):
             st.session_state.pop(_table_base_key(ind.id), None)
-            st.session_state.pop(key, None)
             st.rerun()
     edited = editor(
         base,
-        key=key,
+        key=editor_key(key),
         hide_index=True,
         num_rows="dynamic",
         disabled=["id", "Vague d'enquête"],

@@ -34,6 +34,7 @@ from tracker.ui.components import (
     Table,
     arrow_table,
     editor,
+    editor_key,
     example_banner,
     forget_opened,
     grid,
@@ -41,6 +42,7 @@ from tracker.ui.components import (
     md_escape,
     metric_cards_html,
     opened_on,
+    reset_editor,
     saved_message,
 )
 from tracker.ui.tables import table_block
@@ -289,12 +291,15 @@ def _decisions_table(user: User | None, decisions: Decisions) -> None:
             _decisions_editor(user, decisions)
 
 
+_DECISIONS_EDITOR = "reviews_decisions_editor"
+
+
 def _decisions_editor(user: User, decisions: Decisions) -> None:
     labels = list(strings.DECISION_STATUS_LABELS.values())
     edited = editor(
         decisions.frame,
         hide_index=True,
-        key="reviews_decisions_editor",
+        key=editor_key(_DECISIONS_EDITOR),
         disabled=["id", "Comité", "Décision", "Action", "Objectif", "En retard"],
         column_config={
             "id": None,
@@ -320,7 +325,9 @@ def _decisions_editor(user: User, decisions: Decisions) -> None:
                         session, user, d.id, d.version, status=status, owner=owner, due_date=due
                     )
 
-        _write(save, "Suivi des décisions enregistré.")
+        _write(
+            save, "Suivi des décisions enregistré.", then=lambda: reset_editor(_DECISIONS_EDITOR)
+        )
 
 
 def _snapshot_label(review: dict) -> str:
