@@ -77,6 +77,9 @@ def test_editor_updates_an_action_and_sees_it_in_table_chart_and_history(seeded_
     page.get_by_role("textbox", name=re.compile("^Note .facultative")).fill(HOSTILE_NOTE)
     page.get_by_role("button", name="Enregistrer les modifications").click()
     page.get_by_text("Action 3.1 enregistrée.").wait_for(timeout=30_000)
+    # The message comes first in the run that follows the save: the rest of the page may
+    # still be the previous run's (CI once read the history before the save).
+    wait_for_script(page)
 
     # The history: an HTML table named by its caption.
     history_table = page.locator("table.tk-table").filter(
