@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import PROJECT_ROOT
 from tracker import strings
 from tracker.models import ActionStatus
-from tracker.ui.components import read_metric_cards
+from tracker.ui.components import EDITOR_GENERATIONS, editor_key, read_metric_cards
 
 APP = str(PROJECT_ROOT / "dashboard.py")
 SESSION_KEY = "auth_session"
@@ -39,9 +39,9 @@ def open_sections(at: AppTest, *keys: str) -> AppTest:
 def editor_state_key(at: AppTest, name: str) -> str:
     """The widget key the page gives its editable table ``name`` at this point (what
     ``components.editor_key`` returns: the name and its generation), to set its edits."""
-    kept = "_editor_generations"
+    kept = EDITOR_GENERATIONS
     generations = at.session_state[kept] if kept in at.session_state.keys() else {}  # noqa: SIM118
-    return f"{name}#{generations.get(name, 0)}"
+    return editor_key(name, generations)
 
 
 def page_titles(at: AppTest) -> list[str]:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from tests.conftest import add_user, session_token
-from tests.pages import open_page, run_app
+from tests.pages import open_page, open_sections, run_app
 from tracker import db
 from tracker.models import Action, Indicator, Plan
 from tracker.services.reviews import DecisionInput, ReviewInput, add_decision, open_review
@@ -34,9 +34,7 @@ def _open_every_section(at):  # noqa: ANN001, ANN202
         ]
         if not closed:
             return at
-        for key in closed:
-            at.session_state[key] = True
-        at = run_app(at=at)
+        at = open_sections(at, *closed)
     return at
 
 

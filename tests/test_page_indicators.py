@@ -305,16 +305,21 @@ def test_viewer_sees_a_survey_indicator_read_only(app_engine):
     assert "Modifier la définition" not in [e.label for e in at.get("expander")]
 
 
-def test_history_is_built_only_once_its_section_is_opened(app_engine):
-    indicator = _indicator(app_engine, "I6")
-    with db.session_scope(app_engine, write=True) as session:
+def _save_a_measurement(engine, indicator_id: int) -> None:
+    """A measurement of 30 June 2021 saved by an editor, as another session would."""
+    with db.session_scope(engine, write=True) as session:
         indicator_service.save_measurements(
             session,
-            add_user(app_engine, "editor"),
-            indicator.id,
+            add_user(engine, "editor"),
+            indicator_id,
             [MeasurementEdit(date=date(2021, 6, 30), value=1234.0, source="Test")],
             today=date.today(),
         )
+
+
+def test_history_is_built_only_once_its_section_is_opened(app_engine):
+    indicator = _indicator(app_engine, "I6")
+    _save_a_measurement(app_engine, indicator.id)
     at, _ = _indicator_page(app_engine, _token(app_engine, "viewer"), "I6")
     assert "Historique des changements" in [e.label for e in at.expander]
     assert not [t for t in html_tables(at) if "Changement" in t.columns]
@@ -337,14 +342,7 @@ def test_indicator_page_shows_a_measurement_saved_elsewhere_on_its_next_run(app_
     # another user (through the services, as another app process would) shows at once.
     at, indicator = _indicator_page(app_engine, _token(app_engine, "viewer"), "I6")
     before = len(_html_table(at, "Vague d'enquête"))
-    with db.session_scope(app_engine, write=True) as session:
-        indicator_service.save_measurements(
-            session,
-            add_user(app_engine, "editor"),
-            indicator.id,
-            [MeasurementEdit(date=date(2021, 6, 30), value=1234.0, source="Test")],
-            today=date.today(),
-        )
+    _save_a_measurement(app_engine, indicator.id)
     at = run_app(at=at)
     measurements = _html_table(at, "Vague d'enquête")
     assert len(measurements) == before + 1

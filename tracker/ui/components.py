@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal, TypeVar
@@ -106,6 +106,17 @@ def lazy_section(label: str, key: str, *, expanded: bool = False):  # noqa: ANN2
     return box if box.open else None
 
 
+def stale_form_warning(changed: str, shown: str) -> None:
+    """The warning of an edit form whose object was saved by someone else since it was
+    opened (see :func:`opened_on`): ``changed`` says what (« Ce comité a été modifié »),
+    ``shown`` where its saved version is on the page."""
+    st.warning(
+        f"{changed} par quelqu'un d'autre depuis que vous avez ouvert ce formulaire ({shown}) "
+        ": enregistrer vos changements sera refusé. Repliez puis rouvrez la section pour "
+        "repartir de sa version enregistrée."
+    )
+
+
 def opened_on(name: str, owner: int, current: T, widgets: Sequence[str]) -> T:
     """What an edit form showed when it was opened on ``owner`` (an id), kept in the
     session under ``name`` while it stays open: ``current`` the first time (and the
@@ -165,13 +176,16 @@ def editor(data: object, **options: object) -> object:
     return st.data_editor(data, placeholder=MISSING, on_change="ignore", **options)
 
 
-_GENERATIONS = "_editor_generations"  # editable table name -> generation (see editor_key)
+EDITOR_GENERATIONS = "_editor_generations"  # session: editable table name -> generation
 
 
-def editor_key(name: str) -> str:
+def editor_key(name: str, generations: Mapping[str, int] | None = None) -> str:
     """The widget key of the editable table ``name`` in this session: the name and a
-    generation number, raised by :func:`reset_editor`."""
-    return f"{name}#{st.session_state.get(_GENERATIONS, {}).get(name, 0)}"
+    generation number, raised by :func:`reset_editor` (``generations``: this session's,
+    read from ``st.session_state`` unless given, as tests do)."""
+    if generations is None:
+        generations = st.session_state.get(EDITOR_GENERATIONS, {})
+    return f"{name}#{generations.get(name, 0)}"
 
 
 def reset_editor(name: str) -> None:
@@ -181,7 +195,7 @@ def reset_editor(name: str) -> None:
     tableau » the edits were still shown and saved by the next click; after a save, a
     second click recorded the same comment again."""
     st.session_state.pop(editor_key(name), None)
-    generations = st.session_state.setdefault(_GENERATIONS, {})
+    generations = st.session_state.setdefault(EDITOR_GENERATIONS, {})
     generations[name] = generations.get(name, 0) + 1
 
 

@@ -44,6 +44,7 @@ from tracker.ui.components import (
     opened_on,
     reset_editor,
     saved_message,
+    stale_form_warning,
 )
 from tracker.ui.tables import table_block
 
@@ -193,11 +194,8 @@ def _review_form(user: User, plan_id: int, review: dict | None) -> None:
     key = f"review_form_{review['id'] if review else 'new'}"
     base = _edit_base(review) if review is not None else None
     if base is not None and base != ReviewInput(*(review[f] for f in _FIELDS)):
-        st.warning(
-            "Ce comité a été modifié par quelqu'un d'autre depuis que vous avez ouvert ce "
-            "formulaire (sa version enregistrée est affichée au-dessus) : enregistrer vos "
-            "changements sera refusé. Repliez puis rouvrez la section pour repartir de sa version "
-            "enregistrée."
+        stale_form_warning(
+            "Ce comité a été modifié", "sa version enregistrée est affichée au-dessus"
         )
 
     def widget(field: str) -> str | None:  # stable keys for the edit form only

@@ -36,6 +36,7 @@ from tracker.ui.components import (
     md_escape,
     opened_on,
     saved_message,
+    stale_form_warning,
 )
 from tracker.ui.tables import table_block
 
@@ -135,11 +136,8 @@ def _forget_edit_form() -> None:
 def _wave_form(user: User, plan_id: int, wave: WaveSummary | None, *, key: str, label: str) -> None:
     base = _edit_base(wave) if wave is not None else None
     if base is not None and base != _as_input(wave):
-        st.warning(
-            "Cette vague a été modifiée par quelqu'un d'autre depuis que vous avez ouvert ce "
-            "formulaire (sa version enregistrée est dans le tableau des vagues) : enregistrer "
-            "vos changements sera refusé. Repliez puis rouvrez la section pour repartir de sa "
-            "version enregistrée."
+        stale_form_warning(
+            "Cette vague a été modifiée", "sa version enregistrée est dans le tableau des vagues"
         )
 
     def widget(field: str) -> str | None:  # stable keys for the edit form only
